@@ -1,0 +1,48 @@
+"""The ``dispatchwise`` command. Each command group lives in its own module under api/commands/."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from api.commands import doctor, generate
+from dispatcher.errors import DispatchwiseError
+
+app = typer.Typer(
+    name="dispatchwise",
+    help="Forecast demand, staff it, roster named agents, and dispatch live work optimally.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+generate.register(app)
+doctor.register(app)
+
+for _name in ("forecast", "staff", "assign", "roster", "serve", "simulate", "demo", "scorecard"):
+    try:
+        _module = __import__(f"api.commands.{_name}", fromlist=["register"])
+    except ModuleNotFoundError as _exc:
+        if _exc.name != f"api.commands.{_name}":
+            raise
+        continue
+    _module.register(app)
+
+err_console = Console(stderr=True)
+
+
+def main() -> None:
+    try:
+        app()
+    except DispatchwiseError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err_console.print("[yellow]interrupted[/yellow]")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

