@@ -145,7 +145,7 @@ def median_handle_s(q: int) -> float:
 def generate(cfg: GeneratorConfig) -> GeneratedData:
     rng = np.random.default_rng(cfg.seed + 1)
     names = queue_names(cfg.queues)
-    index, grid, days = expected_grid(cfg)
+    index, grid, _ = expected_grid(cfg)
     n_hist_slots = cfg.days * SLOTS_PER_DAY
 
     # Day-level multiplicative noise (mean 1) makes arrivals overdispersed like real data.
