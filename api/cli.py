@@ -21,7 +21,7 @@ app = typer.Typer(
 generate.register(app)
 doctor.register(app)
 
-for _name in ("forecast", "staff", "assign", "roster", "serve", "simulate", "demo", "scorecard"):
+for _name in ("data", "forecast", "staff", "assign", "roster", "serve", "simulate", "demo", "scorecard"):
     try:
         _module = __import__(f"api.commands.{_name}", fromlist=["register"])
     except ModuleNotFoundError as _exc:
