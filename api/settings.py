@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     max_misses: int = 3
     dispatch_interval_s: float = 0.2
     key_prefix: str = "dw"
+    run_dispatch: bool = True
+    """Run a dispatch loop inside each API process (``serve --no-dispatch`` turns it off)."""
 
 
 @lru_cache(maxsize=1)

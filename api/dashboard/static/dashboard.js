@@ -1,0 +1,629 @@
+/* dispatchwise supervisor board. Plain JS, no build step; charts by the vendored uPlot.
+ *
+ * Live state comes from the service's JSON endpoints (/v1/queues, /v1/agents, /v1/alerts, /v1/kpis),
+ * refreshed on every event of the SSE stream /dashboard/events (= /v1/events with the key as ?key=,
+ * because EventSource cannot send headers) and polled every 2 s whenever the stream is not open. Forecast, coverage,
+ * shifts and simulation come from /dashboard/panels/<name> (files the demo writes).
+ */
+(function () {
+  "use strict";
+
+  var STORAGE_KEY = "dispatchwise.key";
+  var QUADRANTS = [
+    // row-major under the axes: columns urgent | not urgent, rows important | not important
+    { q: "Q1", title: "Do now", sub: "urgent · important" },
+    { q: "Q2", title: "Schedule", sub: "not urgent · important" },
+    { q: "Q3", title: "Delegate", sub: "urgent · not important" },
+    { q: "Q4", title: "Defer", sub: "not urgent · not important" },
+  ];
+  var PANEL_NODES = { forecast_today: "forecast", coverage_today: "coverage", shifts_today: "gantt", simulation: "simulation" };
+  // Shown when /v1/kpis carries no targets of its own.
+  var DEFAULT_TARGETS = { service_level: 0.8, asa_s: 60, abandonment: 0.05, occupancy: 0.85 };
+
+  var state = { key: null, es: null, sseOpen: false, lastLive: 0, lastSlow: 0, refreshTimer: null,
+    panels: {}, charts: {}, alerts: [], tz: null, inflight: false };
+
+  function $(id) { return document.getElementById(id); }
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); return node; }
+  function empty(node, text) { clear(node).appendChild(el("div", "empty", text || "no data yet")); }
+  function num(v) { var n = Number(v); return v === null || v === undefined || v === "" || isNaN(n) ? null : n; }
+  function pct(v) { return v === null ? "—" : (v * 100).toFixed(1) + " %"; }
+  function secs(v) { return v === null ? "—" : v < 100 ? v.toFixed(1) + " s" : Math.round(v) + " s"; }
+  function age(seconds) {
+    if (seconds === null || seconds === undefined || isNaN(seconds)) return "—";
+    seconds = Math.max(0, Math.round(seconds));
+    if (seconds < 60) return seconds + "s";
+    var m = Math.floor(seconds / 60), s = seconds % 60;
+    if (m < 60) return m + "m " + (s < 10 ? "0" : "") + s + "s";
+    return Math.floor(m / 60) + "h " + (m % 60) + "m";
+  }
+  function clockText(date, tz, withSeconds) {
+    var opts = { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: tz || undefined };
+    if (withSeconds !== false) opts.second = "2-digit";
+    try { return date.toLocaleTimeString("en-GB", opts); } catch (e) { return date.toISOString().slice(11, 19); }
+  }
+
+  // ---- auth -------------------------------------------------------------------------------
+  function storedKey() { return sessionStorage.getItem(STORAGE_KEY) || localStorage.getItem(STORAGE_KEY); }
+  function storeKey(key, remember) {
+    sessionStorage.setItem(STORAGE_KEY, key);
+    if (remember) localStorage.setItem(STORAGE_KEY, key); else localStorage.removeItem(STORAGE_KEY);
+  }
+  function forgetKey() { sessionStorage.removeItem(STORAGE_KEY); localStorage.removeItem(STORAGE_KEY); }
+
+  function api(path, key) {
+    return fetch(path, { headers: { Authorization: "Bearer " + (key || state.key), Accept: "application/json" },
+      cache: "no-store" }).then(function (resp) {
+      if (resp.status === 401 || resp.status === 403) {
+        var err = new Error(resp.status === 401 ? "the key was not accepted" : "this key is not a supervisor key");
+        err.auth = true;
+        throw err;
+      }
+      if (!resp.ok) {
+        return resp.json().catch(function () { return {}; }).then(function (body) {
+          throw new Error(path + ": " + (body.detail || body.message || resp.status + " " + resp.statusText));
+        });
+      }
+      return resp.json();
+    });
+  }
+
+  function showLogin(message) {
+    stopLive();
+    state.key = null;
+    $("board").hidden = true;
+    $("login").hidden = false;
+    $("login-error").textContent = message || "";
+    $("login-key").value = "";
+    $("login-key").focus();
+  }
+
+  function signIn(key, remember) {
+    $("login-error").textContent = "";
+    $("login-submit").disabled = true;
+    // The dashboard's own panel endpoint needs the supervisor role, so it is the check.
+    return api("/dashboard/panels/simulation", key).then(function () {
+      storeKey(key, remember);
+      state.key = key;
+      $("login").hidden = true;
+      $("board").hidden = false;
+      startLive();
+    }).catch(function (err) {
+      if (err.auth) forgetKey();
+      $("login-error").textContent = "Sign-in failed: " + err.message;
+    }).finally(function () { $("login-submit").disabled = false; });
+  }
+
+  // ---- adapters: tolerate small differences in the service's JSON shapes --------------------
+  function listOf(body, names) {
+    if (Array.isArray(body)) return body;
+    for (var i = 0; i < names.length; i++) if (body && Array.isArray(body[names[i]])) return body[names[i]];
+    return [];
+  }
+
+  function queueBoard(body) {
+    var rows = listOf(body, ["skills", "queues", "items"]);
+    if (!rows.length && body && typeof body === "object" && body.skills && !Array.isArray(body.skills)) {
+      rows = Object.keys(body.skills).map(function (k) { var r = body.skills[k]; r.skill = r.skill || k; return r; });
+    }
+    var quads = { Q1: 0, Q2: 0, Q3: 0, Q4: 0 }, oldest = { Q1: null, Q2: null, Q3: null, Q4: null };
+    var perQuadSkills = { Q1: {}, Q2: {}, Q3: {}, Q4: {} };
+    var skills = rows.map(function (r) {
+      var byQ = r.by_quadrant || r.quadrants || {};
+      var q = {};
+      ["Q1", "Q2", "Q3", "Q4"].forEach(function (name) {
+        var cell = byQ[name], n = typeof cell === "object" && cell !== null ? num(cell.depth !== undefined ? cell.depth : cell.count) : num(cell);
+        q[name] = n || 0;
+        quads[name] += q[name];
+        if (q[name]) perQuadSkills[name][r.skill] = q[name];
+        var old = cell && typeof cell === "object" ? num(cell.oldest_age_s) : null;
+        if (old !== null && (oldest[name] === null || old > oldest[name])) oldest[name] = old;
+      });
+      var depth = num(r.depth !== undefined ? r.depth : r.count);
+      if (depth === null) depth = q.Q1 + q.Q2 + q.Q3 + q.Q4;
+      var breach = r.predicted_breach !== undefined ? r.predicted_breach : r.predicted_breaches;
+      return { skill: r.skill || r.name, depth: depth, q: q, oldest: num(r.oldest_age_s), overdue: num(r.overdue),
+        breach: typeof breach === "object" && breach !== null ? num(breach.count) : num(breach) };
+    });
+    var total = body && num(body.total) !== null ? num(body.total) : skills.reduce(function (a, s) { return a + s.depth; }, 0);
+    if (body && body.by_quadrant) {
+      ["Q1", "Q2", "Q3", "Q4"].forEach(function (name) {
+        var cell = body.by_quadrant[name];
+        if (cell === undefined) return;
+        var n = typeof cell === "object" && cell !== null ? num(cell.depth !== undefined ? cell.depth : cell.count) : num(cell);
+        if (n !== null) quads[name] = n;
+        if (cell && typeof cell === "object" && num(cell.oldest_age_s) !== null) oldest[name] = num(cell.oldest_age_s);
+      });
+    }
+    return { total: total, quads: quads, oldest: oldest, perQuadSkills: perQuadSkills, skills: skills };
+  }
+
+  function kpiView(body) {
+    var k = (body && (body.kpis || body.totals || body.overall)) || body || {};
+    var targets = (body && body.targets) || {};
+    function pick(names) { for (var i = 0; i < names.length; i++) { var v = num(k[names[i]]); if (v !== null) return v; } return null; }
+    function target(name) { var v = num(targets[name]); return v === null ? DEFAULT_TARGETS[name] : v; }
+    return [
+      { id: "service_level", label: "Service level", value: pick(["service_level", "sl"]), target: target("service_level"), fmt: pct, higher: true },
+      { id: "asa_s", label: "Average speed of answer", value: pick(["asa_s", "asa"]), target: target("asa_s"), fmt: secs, higher: false },
+      { id: "abandonment", label: "Abandonment", value: pick(["abandonment", "abandonment_rate", "abandon_rate"]), target: target("abandonment"), fmt: pct, higher: false },
+      { id: "occupancy", label: "Occupancy", value: pick(["occupancy"]), target: target("occupancy"), fmt: pct, higher: true },
+    ];
+  }
+
+  // ---- renderers ----------------------------------------------------------------------------
+  function renderKpis(body) {
+    var box = clear($("kpis"));
+    kpiView(body).forEach(function (k) {
+      var met = k.value === null ? null : k.higher ? k.value >= k.target : k.value <= k.target;
+      var tile = el("div", "kpi" + (met === true ? " met" : met === false ? " missed" : ""));
+      tile.dataset.kpi = k.id;
+      tile.appendChild(el("div", "label", k.label));
+      var value = el("div", "value", k.fmt(k.value));
+      tile.appendChild(value);
+      var tgt = el("div", "target", "target " + (k.higher ? "≥ " : "≤ ") + k.fmt(k.target));
+      if (met !== null) tgt.appendChild(el("span", "verdict", met ? "✓ met" : "✗ missed"));
+      tile.appendChild(tgt);
+      box.appendChild(tile);
+    });
+  }
+
+  function renderQueues(body) {
+    var board = queueBoard(body);
+    $("queue-total").textContent = String(board.total);
+    var matrix = clear($("matrix"));
+    QUADRANTS.forEach(function (def) {
+      var cell = el("div", "quad " + def.q);
+      cell.dataset.quadrant = def.q;
+      var head = el("div", "head");
+      head.appendChild(el("b", null, def.q + " · " + def.title));
+      head.appendChild(el("span", null, def.sub));
+      cell.appendChild(head);
+      cell.appendChild(el("div", "count", board.quads[def.q]));
+      cell.appendChild(el("div", "meta", board.oldest[def.q] !== null ? "oldest " + age(board.oldest[def.q]) : "\u00a0"));
+      var chips = el("div", "chips");
+      Object.keys(board.perQuadSkills[def.q]).sort().forEach(function (skill) {
+        chips.appendChild(el("span", "chip", skill + " " + board.perQuadSkills[def.q][skill]));
+      });
+      cell.appendChild(chips);
+      matrix.appendChild(cell);
+    });
+    var skills = clear($("skills"));
+    board.skills.forEach(function (s) {
+      var card = el("div", "skill" + (s.breach || s.overdue ? " breach" : ""));
+      card.dataset.skill = s.skill;
+      var depth = el("b", null, s.depth);
+      depth.dataset.testid = "skill-depth";
+      card.appendChild(depth);
+      card.appendChild(document.createTextNode(s.skill));
+      var meta = [];
+      if (s.oldest !== null) meta.push("oldest " + age(s.oldest));
+      if (s.overdue) meta.push(s.overdue + " overdue");
+      if (s.breach) meta.push(s.breach + " predicted breach" + (s.breach === 1 ? "" : "es"));
+      if (meta.length) card.appendChild(el("div", "muted", meta.join(" · ")));
+      var bar = el("div", "bar4");
+      ["Q1", "Q2", "Q3", "Q4"].forEach(function (q) {
+        if (!s.q[q] || !s.depth) return;
+        var part = el("span", q);
+        part.style.width = (100 * s.q[q] / s.depth) + "%";
+        part.title = q + ": " + s.q[q];
+        bar.appendChild(part);
+      });
+      card.appendChild(bar);
+      skills.appendChild(card);
+    });
+  }
+
+  function renderAgents(body) {
+    var agents = listOf(body, ["agents", "items"]);
+    var box = clear($("agents"));
+    if (!agents.length) { empty(box, "no agents registered"); $("agent-summary").textContent = ""; return; }
+    var order = { busy: 0, available: 1 };
+    agents = agents.slice().sort(function (a, b) {
+      var oa = order[a.status] !== undefined ? order[a.status] : 2, ob = order[b.status] !== undefined ? order[b.status] : 2;
+      return oa - ob || String(a.name || a.id).localeCompare(String(b.name || b.id));
+    });
+    var counts = {};
+    agents.forEach(function (a) {
+      var active = num(a.active_tasks) || 0, cap = num(a.capacity) || 1;
+      var status = a.status || "offline";
+      if (status === "available" && active > 0) status = "busy";
+      counts[status] = (counts[status] || 0) + 1;
+      var card = el("div", "agent");
+      var top = el("div", "top");
+      top.appendChild(el("span", "name", a.name || a.id));
+      top.appendChild(el("span", "status " + status, status));
+      card.appendChild(top);
+      var load = el("div", "load"), fill = el("span", active >= cap ? "full" : "");
+      fill.style.width = Math.min(100, 100 * (num(a.load) !== null ? num(a.load) : active / cap)) + "%";
+      load.appendChild(fill);
+      card.appendChild(load);
+      var tasks = a.tasks || [];
+      card.appendChild(el("div", "tasks", active + "/" + cap + (tasks.length ? " · " + tasks.join(", ") : " · no tasks")));
+      box.appendChild(card);
+    });
+    $("agent-summary").textContent = Object.keys(counts).sort().map(function (k) { return counts[k] + " " + k; }).join(" · ");
+  }
+
+  function renderAlerts(body) {
+    var since = startOfToday().getTime();
+    state.alerts = listOf(body, ["alerts", "items"]).filter(function (a) {
+      var raised = a.raised_at ? Date.parse(a.raised_at) : NaN;
+      return isNaN(raised) || raised >= since;
+    });
+    drawAlerts();
+  }
+
+  function drawAlerts() {
+    var box = clear($("alerts"));
+    $("alert-count").textContent = String(state.alerts.length);
+    if (!state.alerts.length) { empty(box, "no SLA alerts today"); return; }
+    var now = Date.now();
+    state.alerts.forEach(function (a) {
+      var level = a.level || "alert";
+      var row = el("div", "alert-row " + level);
+      row.appendChild(el("div", "sev " + level));
+      var mid = el("div");
+      var what = el("div", "what");
+      what.appendChild(el("span", "level " + level, level));
+      what.appendChild(document.createTextNode(" " + (a.kind ? a.kind + " SLA" : "SLA") + " · task " + (a.task_id || "?") +
+        (a.skill ? " · " + a.skill : "")));
+      mid.appendChild(what);
+      var who = "owner " + (a.owner || "unassigned");
+      if (a.agent_id && a.owner !== "agent:" + a.agent_id) who += " · agent " + a.agent_id;
+      mid.appendChild(el("div", "who", who));
+      if (a.message) mid.title = a.message;
+      row.appendChild(mid);
+      var raised = a.raised_at ? Date.parse(a.raised_at) : NaN;
+      row.appendChild(el("div", "age", isNaN(raised) ? "—" : age((now - raised) / 1000)));
+      box.appendChild(row);
+    });
+  }
+
+  function destroyChart(name) { if (state.charts[name]) { state.charts[name].destroy(); delete state.charts[name]; } }
+
+  function tzDate(tz) {
+    return function (ts) { try { return uPlot.tzDate(new Date(ts * 1e3), tz); } catch (e) { return new Date(ts * 1e3); } };
+  }
+
+  function chartWidth(node) { return Math.max(320, node.clientWidth || node.parentNode.clientWidth - 36); }
+
+  function renderForecast(panel) {
+    var node = $("forecast"), select = $("forecast-queue");
+    destroyChart("forecast");
+    if (!panel) { empty(node); select.hidden = true; return; }
+    var queues = Object.keys(panel.queues || {}).sort();
+    if (!queues.length) { empty(node); select.hidden = true; return; }
+    var chosen = select.value;
+    clear(select);
+    [["__all__", "all queues"]].concat(queues.map(function (q) { return [q, q]; })).forEach(function (o) {
+      var opt = el("option", null, o[1]); opt.value = o[0]; select.appendChild(opt);
+    });
+    select.hidden = queues.length < 2;
+    select.value = queues.indexOf(chosen) >= 0 ? chosen : "__all__";
+    var picked = select.value === "__all__" ? queues : [select.value];
+    var xs = panel.period_start.map(function (t) { return Date.parse(t) / 1000; });
+    function sum(field) {
+      var any = false;
+      var out = xs.map(function (_, i) {
+        var total = null;
+        picked.forEach(function (q) {
+          var arr = panel.queues[q][field];
+          if (!arr || arr[i] === null || arr[i] === undefined) return;
+          total = (total || 0) + arr[i];
+          any = true;
+        });
+        return total;
+      });
+      return any ? out : null;
+    }
+    var forecast = sum("forecast"), actual = sum("actual"), lower = sum("lower"), upper = sum("upper");
+    var data = [xs, forecast], series = [{}, { label: "forecast", stroke: "#2f6fd1", width: 2, dash: [6, 4] }];
+    var bands = [];
+    if (lower && upper) {
+      data.push(upper, lower);
+      series.push({ label: "80 % upper", stroke: "rgba(47,111,209,.25)", width: 1 },
+        { label: "80 % lower", stroke: "rgba(47,111,209,.25)", width: 1 });
+      bands.push({ series: [2, 3], fill: "rgba(47,111,209,.10)" });
+    }
+    if (actual) {
+      data.push(actual);
+      series.push({ label: "actual", stroke: "#d9480f", width: 2.5, spanGaps: false });
+    }
+    clear(node);
+    state.charts.forecast = new uPlot({
+      width: chartWidth(node), height: 250, tzDate: tzDate(panel.timezone), bands: bands, series: series,
+      axes: [{}, { label: "contacts / " + (panel.period_minutes || 15) + " min", size: 56 }],
+      legend: { live: false }, cursor: { drag: { x: false, y: false } },
+    }, data, node);
+  }
+
+  function renderCoverage(panel) {
+    var node = $("coverage");
+    destroyChart("coverage");
+    if (!panel || !panel.period_start || !panel.period_start.length) { empty(node); return; }
+    var xs = panel.period_start.map(function (t) { return Date.parse(t) / 1000; });
+    var stepped = uPlot.paths.stepped({ align: 1 });
+    clear(node);
+    state.charts.coverage = new uPlot({
+      width: chartWidth(node), height: 250, tzDate: tzDate(panel.timezone),
+      series: [{},
+        { label: "scheduled", stroke: "#198a45", fill: "rgba(25,138,69,.14)", width: 2, paths: stepped },
+        { label: "required", stroke: "#cc3b2f", width: 2, dash: [5, 3], paths: stepped }],
+      axes: [{}, { label: "agents", size: 50 }],
+      legend: { live: false }, cursor: { drag: { x: false, y: false } },
+    }, [xs, panel.scheduled, panel.required], node);
+    var short = panel.required.reduce(function (n, r, i) { return n + (panel.scheduled[i] < r ? 1 : 0); }, 0);
+    var note = el("div", "muted", short ? short + " of " + xs.length + " periods under-covered" : "every period covered");
+    node.appendChild(note);
+  }
+
+  function hhmm(date, tz) {
+    try { return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: tz || undefined }); }
+    catch (e) { return date.toISOString().slice(11, 16); }
+  }
+
+  function renderShifts(panel) {
+    var node = clear($("gantt"));
+    if (!panel || !panel.shifts || !panel.shifts.length) { empty(node); $("shift-summary").textContent = ""; return; }
+    var palette = {};
+    panel.shifts.forEach(function (s) {
+      var skill = (s.skills && s.skills[0]) || "";
+      if (!(skill in palette)) palette[skill] = Object.keys(palette).length % 6;
+    });
+    var shifts = panel.shifts.map(function (s) {
+      return { who: s.agent_name || s.agent_id, start: Date.parse(s.start), end: Date.parse(s.end), skills: s.skills || [],
+        colour: palette[(s.skills && s.skills[0]) || ""],
+        breaks: (s.breaks || []).map(function (b) { return [Date.parse(b.start), Date.parse(b.end)]; }) };
+    }).sort(function (a, b) { return a.start - b.start || a.end - b.end || a.who.localeCompare(b.who); });
+    var t0 = Math.min.apply(null, shifts.map(function (s) { return s.start; }));
+    var t1 = Math.max.apply(null, shifts.map(function (s) { return s.end; }));
+    var hour = 3600e3;
+    t0 = Math.floor(t0 / hour) * hour; t1 = Math.ceil(t1 / hour) * hour;
+    function x(t) { return (100 * (t - t0) / (t1 - t0)) + "%"; }
+    var axisRow = el("div", "g-row g-axis");
+    axisRow.appendChild(el("div", "who muted", shifts.length + " shifts"));
+    var axis = el("div", "g-track");
+    var step = (t1 - t0) / hour > 12 ? 2 : 1;
+    for (var t = t0; t <= t1; t += step * hour) {
+      var tick = el("span", "g-tick", hhmm(new Date(t), panel.timezone));
+      tick.style.left = x(t);
+      axis.appendChild(tick);
+    }
+    axisRow.appendChild(axis);
+    node.appendChild(axisRow);
+    var body = el("div", "g-body");
+    shifts.forEach(function (s) {
+      var row = el("div", "g-row");
+      row.appendChild(el("div", "who", s.who));
+      var track = el("div", "g-track");
+      var bar = el("div", "g-bar c" + s.colour);
+      bar.style.left = x(s.start);
+      bar.style.width = (100 * (s.end - s.start) / (t1 - t0)) + "%";
+      bar.title = s.who + ": " + hhmm(new Date(s.start), panel.timezone) + "–" + hhmm(new Date(s.end), panel.timezone) +
+        (s.skills.length ? " · " + s.skills.join(", ") : "");
+      track.appendChild(bar);
+      s.breaks.forEach(function (b) {
+        var br = el("div", "g-break");
+        br.style.left = x(b[0]);
+        br.style.width = (100 * (b[1] - b[0]) / (t1 - t0)) + "%";
+        br.title = "break " + hhmm(new Date(b[0]), panel.timezone) + "–" + hhmm(new Date(b[1]), panel.timezone);
+        track.appendChild(br);
+      });
+      for (var g = t0 + hour; g < t1; g += hour) {
+        var line = el("div", "g-grid"); line.style.left = x(g); track.appendChild(line);
+      }
+      row.appendChild(track);
+      body.appendChild(row);
+    });
+    var now = Date.now();
+    if (now > t0 && now < t1) {
+      var nowLine = el("div", "g-now");
+      nowLine.style.left = "calc(130px + (100% - 130px) * " + ((now - t0) / (t1 - t0)) + ")";
+      nowLine.title = "now";
+      body.appendChild(nowLine);
+    }
+    node.appendChild(body);
+    var legend = el("div", "g-legend");
+    Object.keys(palette).forEach(function (skill) {
+      var item = el("span"); item.appendChild(el("i", "c" + palette[skill]));
+      item.appendChild(document.createTextNode(skill ? skill : "no skill listed"));
+      legend.appendChild(item);
+    });
+    var brk = el("span"); brk.appendChild(el("i", "brk")); brk.appendChild(document.createTextNode("break"));
+    legend.appendChild(brk);
+    node.appendChild(legend);
+    var hours = shifts.reduce(function (h, s) {
+      var br = s.breaks.reduce(function (b, p) { return b + (p[1] - p[0]); }, 0);
+      return h + (s.end - s.start - br) / hour;
+    }, 0);
+    $("shift-summary").textContent = panel.date + " · " + hours.toFixed(0) + " paid hours";
+  }
+
+  function renderSimulation(panel) {
+    var node = clear($("simulation"));
+    if (!panel || !panel.scenarios || !panel.scenarios.length) { empty(node); $("simulation-summary").textContent = ""; return; }
+    var base = panel.scenarios.filter(function (s) { return s.name === panel.baseline; })[0] || panel.scenarios[0];
+    var cols = [
+      { id: "service_level", label: "SL", fmt: pct, higher: true, scale: 100, unit: " pt" },
+      { id: "asa_s", label: "ASA", fmt: secs, higher: false, scale: 1, unit: " s" },
+      { id: "abandonment", label: "Aband.", fmt: pct, higher: false, scale: 100, unit: " pt" },
+      { id: "occupancy", label: "Occ.", fmt: pct, higher: null, scale: 100, unit: " pt" },
+    ];
+    var table = el("table", "sim"), head = el("tr");
+    head.appendChild(el("th", null, "scenario"));
+    cols.forEach(function (c) { head.appendChild(el("th", null, c.label)); });
+    table.appendChild(el("thead")).appendChild(head);
+    var tbody = el("tbody");
+    panel.scenarios.forEach(function (s) {
+      var tr = el("tr");
+      tr.appendChild(el("td", null, s.name + (s === base ? " (base)" : "")));
+      cols.forEach(function (c) {
+        var td = el("td", null, c.fmt(num(s[c.id])));
+        var ci = s.ci95 && s.ci95[c.id];
+        if (ci) td.appendChild(el("span", "ci", "[" + c.fmt(ci[0]) + ", " + c.fmt(ci[1]) + "]"));
+        if (s !== base) {
+          var d = (num(s[c.id]) - num(base[c.id])) * c.scale;
+          if (Math.abs(d) >= 0.05) {
+            var better = c.higher === null ? null : c.higher ? d > 0 : d < 0;
+            td.appendChild(el("span", "delta " + (better === null ? "" : better ? "better" : "worse"), (d > 0 ? "+" : "") + d.toFixed(1) + c.unit));
+          }
+        }
+        tr.appendChild(td);
+      });
+      tbody.appendChild(tr);
+    });
+    table.appendChild(tbody);
+    node.appendChild(table);
+    $("simulation-summary").textContent = (panel.replications ? panel.replications + " replications" : "") ;
+  }
+
+  // ---- data flow -------------------------------------------------------------------------------
+  // Midnight of today at the site (the panels' timezone), else in the browser's timezone.
+  function startOfToday() {
+    var now = new Date();
+    if (state.tz) {
+      try {
+        var parts = {};
+        new Intl.DateTimeFormat("en-US", { timeZone: state.tz, hour12: false, hour: "numeric", minute: "numeric",
+          second: "numeric" }).formatToParts(now).forEach(function (p) { parts[p.type] = Number(p.value); });
+        var elapsed = ((parts.hour % 24) * 3600 + parts.minute * 60 + parts.second) * 1000 + now.getMilliseconds();
+        return new Date(now.getTime() - elapsed);
+      } catch (e) { /* unknown timezone: fall back to the browser's */ }
+    }
+    now.setHours(0, 0, 0, 0);
+    return now;
+  }
+
+  function showError(err) {
+    if (err && err.auth) { forgetKey(); showLogin("Signed out: " + err.message); return; }
+    var banner = $("board-error");
+    banner.textContent = err ? String(err.message || err) : "";
+    banner.hidden = !err;
+  }
+
+  function refreshLive() {
+    if (!state.key || state.inflight) return Promise.resolve();
+    state.inflight = true;
+    return Promise.all([
+      api("/v1/queues").then(renderQueues),
+      api("/v1/agents").then(renderAgents),
+      api("/v1/alerts").then(renderAlerts),
+    ]).then(function () {
+      state.lastLive = Date.now();
+      $("updated").textContent = "updated " + clockText(new Date(), state.tz);
+      showError(null);
+    }).catch(showError).finally(function () { state.inflight = false; });
+  }
+
+  function refreshSlow() {
+    if (!state.key) return Promise.resolve();
+    state.lastSlow = Date.now();
+    var from = startOfToday().toISOString(), to = new Date().toISOString();
+    $("kpi-window").textContent = "since " + clockText(startOfToday(), state.tz, false) + (state.tz ? " " + state.tz : "");
+    var kpis = api("/v1/kpis?from=" + encodeURIComponent(from) + "&to=" + encodeURIComponent(to)).then(renderKpis);
+    var panels = ["forecast_today", "coverage_today", "shifts_today", "simulation"].map(function (name) {
+      return api("/dashboard/panels/" + name).then(function (body) {
+        var data = body ? body.data : null;
+        var key = JSON.stringify([data, body && body.error]);
+        if (state.panels[name] === key) return;
+        state.panels[name] = key;
+        if (data && data.timezone) state.tz = data.timezone;
+        if (body && body.error) {
+          var node = $(PANEL_NODES[name]);
+          clear(node).appendChild(el("div", "empty error", "cannot show this panel: " + body.error));
+          return;
+        }
+        ({ forecast_today: renderForecast, coverage_today: renderCoverage, shifts_today: renderShifts,
+          simulation: renderSimulation })[name](data);
+      });
+    });
+    return Promise.all([kpis].concat(panels)).catch(showError);
+  }
+
+  function scheduleRefresh() {
+    if (state.refreshTimer) return;
+    state.refreshTimer = setTimeout(function () { state.refreshTimer = null; refreshLive(); }, 250);
+  }
+
+  function setLive(mode) {
+    var node = $("live");
+    node.className = "live " + (mode === "live" ? "on" : mode === "polling" ? "poll" : "off");
+    $("live-text").textContent = mode === "live" ? "live" : mode === "polling" ? "polling every 2 s" : mode;
+  }
+
+  function openStream() {
+    if (typeof EventSource === "undefined") { setLive("polling"); return; }
+    var es = new EventSource("/dashboard/events?key=" + encodeURIComponent(state.key));
+    state.es = es;
+    es.onopen = function () { state.sseOpen = true; setLive("live"); scheduleRefresh(); };
+    es.onmessage = scheduleRefresh;
+    ["task", "alert", "offer", "agent"].forEach(function (type) { es.addEventListener(type, scheduleRefresh); });
+    es.onerror = function () {
+      state.sseOpen = false;
+      setLive("polling");
+      if (es.readyState === EventSource.CLOSED) state.es = null;
+    };
+  }
+
+  var ticker = null;
+  function startLive() {
+    stopLive();
+    setLive("connecting");
+    refreshLive();
+    refreshSlow();
+    openStream();
+    ticker = setInterval(function () {
+      var now = Date.now();
+      $("clock").textContent = clockText(new Date(), state.tz);
+      if (!state.sseOpen && now - state.lastLive >= 2000) refreshLive();
+      else if (now - state.lastLive >= 15000) refreshLive();
+      if (now - state.lastSlow >= 10000) refreshSlow();
+      drawAlertsAges();
+    }, 1000);
+  }
+
+  function drawAlertsAges() {
+    var rows = document.querySelectorAll("#alerts .alert-row .age");
+    var now = Date.now();
+    state.alerts.forEach(function (a, i) {
+      var raised = a.raised_at ? Date.parse(a.raised_at) : NaN;
+      if (rows[i] && !isNaN(raised)) rows[i].textContent = age((now - raised) / 1000);
+    });
+  }
+
+  function stopLive() {
+    if (state.es) { state.es.close(); state.es = null; }
+    state.sseOpen = false;
+    if (ticker) { clearInterval(ticker); ticker = null; }
+    state.panels = {};
+  }
+
+  window.addEventListener("resize", function () {
+    Object.keys(state.charts).forEach(function (name) {
+      var chart = state.charts[name];
+      chart.setSize({ width: chartWidth(chart.root.parentNode), height: 250 });
+    });
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    $("login-form").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      signIn($("login-key").value.trim(), $("login-remember").checked);
+    });
+    $("logout").addEventListener("click", function () { forgetKey(); showLogin(""); });
+    $("forecast-queue").addEventListener("change", function () {
+      var cached = state.panels.forecast_today;
+      renderForecast(cached ? JSON.parse(cached)[0] : null);
+    });
+    $("clock").textContent = clockText(new Date(), null);
+    var key = storedKey();
+    if (key) signIn(key, !!localStorage.getItem(STORAGE_KEY)); else showLogin("");
+  });
+})();

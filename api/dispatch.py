@@ -1,0 +1,135 @@
+"""The dispatch loop: queued tasks + available agents -> the live-assignment optimizer -> offers.
+
+Runs inside ``dispatchwise serve`` (unless --no-dispatch) or as ``dispatchwise worker`` processes;
+a lease in Redis lets only one loop run a batch at a time. Each optimizer pair becomes an offer
+through offer.lua, which re-checks that the task is still queued and the agent still has room, so
+a pair made stale by the pull path or a status change is skipped, never double-offered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import orjson
+
+from api.queue import LiveQueue
+from api.sla import SlaMonitor
+from dispatcher.domain import Agent, Task
+from dispatcher.errors import Conflict, DispatchwiseError, NotFound
+from dispatcher.policy import AgentState, assign
+
+log = logging.getLogger("dispatchwise.dispatch")
+
+
+def _dt(ms: str | int) -> datetime:
+    return datetime.fromtimestamp(int(ms) / 1000, tz=UTC)
+
+
+def task_from_hash(h: Mapping[str, str]) -> Task:
+    created = _dt(h["created_ms"])
+    deadline = max(_dt(h["deadline_ms"]), created) if h.get("deadline_ms") else None
+    return Task(
+        id=h["id"], skill=h["skill"], urgent=h.get("urgent") == "1", important=h.get("important") == "1",
+        created_at=created, due_at=deadline, expected_handle_s=float(h.get("expected_handle_s") or 300.0),
+        source=h.get("source", ""), customer_id=h.get("customer_id") or None,
+        previous_agent=h.get("previous_agent") or None,
+    )
+
+
+def agent_state_from_hash(h: Mapping[str, str]) -> AgentState:
+    agent = Agent(
+        id=h["id"], name=h.get("name", h["id"]), skills=orjson.loads(h["skills"]),
+        primary_skills=frozenset(orjson.loads(h.get("primary", "[]"))), capacity=int(h.get("capacity") or 1),
+        team=h.get("team", ""), supervisor=h.get("supervisor", ""),
+    )
+    return AgentState(
+        agent=agent, available=h.get("status") == "available", active_tasks=max(0, int(h.get("active") or 0)),
+        handled_today_s=max(0.0, float(h.get("handled_s") or 0.0)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TickReport:
+    leader: bool
+    expired: int = 0
+    alerts: int = 0
+    tasks: int = 0
+    agents: int = 0
+    offered: int = 0
+    stale: int = 0
+
+
+class Dispatcher:
+    """One dispatch loop. Several may run; the lease makes their batches take turns."""
+
+    def __init__(
+        self,
+        queue: LiveQueue,
+        *,
+        interval_s: float = 0.2,
+        lease_ms: int = 3000,
+        owner: str | None = None,
+        batch_factor: int = 3,
+    ) -> None:
+        self.queue = queue
+        self.interval_s = interval_s
+        self.lease_ms = lease_ms
+        self.owner = owner or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.batch_factor = batch_factor
+        self.monitor = SlaMonitor(queue)
+
+    async def tick(self) -> TickReport:
+        queue = self.queue
+        if not await queue.take_lease(self.owner, self.lease_ms):
+            return TickReport(leader=False)
+        expired = await queue.expire_offers()
+        alerts = await self.monitor.tick()
+        free = [a for a in await queue.agent_hashes()
+                if a.get("status") == "available" and int(a.get("active") or 0) < int(a.get("capacity") or 1)]
+        if not free:
+            return TickReport(True, expired, alerts)
+        spare = sum(int(a.get("capacity") or 1) - int(a.get("active") or 0) for a in free)
+        rows = await queue.queued_hashes(per_skill=max(20, self.batch_factor * spare))
+        if not rows:
+            return TickReport(True, expired, alerts, agents=len(free))
+        await queue.mark_batch(True, ttl_ms=self.lease_ms)
+        try:
+            tasks = [task_from_hash(h) for h in rows]
+            states = [agent_state_from_hash(a) for a in free]
+            now = _dt(queue.now_ms())
+            result = await asyncio.to_thread(assign, tasks, states, now)
+            offered = stale = 0
+            for task_id, agent_id in result.pairs:
+                try:
+                    await queue.offer(task_id, agent_id, explanation=result.explain(task_id))
+                    offered += 1
+                except (Conflict, NotFound):
+                    stale += 1
+        finally:
+            await queue.mark_batch(False)
+        return TickReport(True, expired, alerts, len(tasks), len(states), offered, stale)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Tick every ``interval_s`` until ``stop`` is set; errors are logged, never fatal."""
+        try:
+            while not stop.is_set():
+                try:
+                    await self.tick()
+                except DispatchwiseError as exc:
+                    log.warning("dispatch tick refused: %s", exc)
+                except (ConnectionError, OSError) as exc:
+                    log.warning("dispatch tick lost Redis: %s", exc)
+                except Exception:
+                    log.exception("dispatch tick failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self.interval_s)
+        finally:
+            await self.queue.release_lease(self.owner)

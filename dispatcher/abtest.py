@@ -1,0 +1,208 @@
+"""A/B of routing policies: a stable hash split of task ids, and KPI differences with 95% intervals.
+
+The arm of a task is a pure function of (salt, task id): the same in every process, restart and
+replica, so the live service and the simulator split identically. The report compares arms on the
+per-task outcomes of :func:`dispatcher.scorecard.task_outcomes`: proportions (SLA, FCR, abandonment,
+satisfied) with Wald intervals, means (ASA, AHT) with Welch intervals; B minus A throughout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from statistics import NormalDist
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import stats
+
+from dispatcher.errors import InvalidInput
+from dispatcher.scorecard import EventKind, EventLog, OutcomeConfig, task_outcomes
+
+Arm = Literal["A", "B"]
+_SCALE = float(2**64)
+
+
+def _check_share(share_b: float) -> None:
+    if not 0.0 <= share_b <= 1.0:
+        raise InvalidInput(f"share_b must be in [0, 1], got {share_b}", field="share_b")
+
+
+def hash_unit(task_id: str, salt: str = "") -> float:
+    """A uniform number in [0, 1) fixed by (salt, task id): blake2b, not Python's per-process hash."""
+    digest = hashlib.blake2b(f"{salt}\x1f{task_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / _SCALE
+
+
+def arm_of(task_id: str, *, salt: str = "", share_b: float = 0.5) -> Arm:
+    """Which policy serves this task: B for the lowest ``share_b`` of the hash range, else A."""
+    _check_share(share_b)
+    return "B" if hash_unit(task_id, salt) < share_b else "A"
+
+
+def split(task_ids: Iterable[str], *, salt: str = "", share_b: float = 0.5) -> npt.NDArray[np.str_]:
+    """Arms of many task ids at once (an array of 'A'/'B')."""
+    _check_share(share_b)
+    units = np.fromiter((hash_unit(t, salt) for t in task_ids), dtype=np.float64)
+    return np.where(units < share_b, "B", "A")
+
+
+@dataclass(frozen=True, slots=True)
+class KpiDifference:
+    kpi: str
+    kind: Literal["proportion", "mean"]
+    a: float
+    b: float
+    n_a: int
+    n_b: int
+    difference: float
+    """b - a"""
+    ci_low: float
+    ci_high: float
+
+    @property
+    def significant(self) -> bool:
+        """The 95% interval excludes zero."""
+        return self.ci_low > 0 or self.ci_high < 0
+
+
+@dataclass(frozen=True, slots=True)
+class AbReport:
+    policies: tuple[str, str]
+    """What arms A and B ran (names from the log's policy column, or 'A'/'B')."""
+    tasks: tuple[int, int]
+    share_b: float
+    sample_ratio_p: float
+    """Chi-square p-value of the arm sizes against ``share_b``: tiny values mean the split is broken."""
+    kpis: tuple[KpiDifference, ...]
+    level: float = 0.95
+
+    def kpi(self, name: str) -> KpiDifference:
+        for diff in self.kpis:
+            if diff.kpi == name:
+                return diff
+        raise InvalidInput(f"no kpi {name!r} in this report", field="kpi")
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([{
+            "kpi": d.kpi, "a": d.a, "b": d.b, "n_a": d.n_a, "n_b": d.n_b, "b_minus_a": d.difference,
+            "ci_low": d.ci_low, "ci_high": d.ci_high, "significant": d.significant} for d in self.kpis])
+
+
+def proportion_difference(kpi: str, a: npt.NDArray[np.float64], b: npt.NDArray[np.float64],
+                          level: float = 0.95) -> KpiDifference:
+    """Difference of two proportions (0/1 arrays, NaN ignored) with a Wald interval."""
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    n_a, n_b = len(a), len(b)
+    p_a = float(a.mean()) if n_a else math.nan
+    p_b = float(b.mean()) if n_b else math.nan
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    se = math.sqrt(p_a * (1 - p_a) / n_a + p_b * (1 - p_b) / n_b) if n_a and n_b else math.nan
+    diff = p_b - p_a
+    return KpiDifference(kpi, "proportion", p_a, p_b, n_a, n_b, diff, diff - z * se, diff + z * se)
+
+
+def mean_difference(kpi: str, a: npt.NDArray[np.float64], b: npt.NDArray[np.float64],
+                    level: float = 0.95) -> KpiDifference:
+    """Difference of two means (NaN ignored) with a Welch t interval."""
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    n_a, n_b = len(a), len(b)
+    m_a = float(a.mean()) if n_a else math.nan
+    m_b = float(b.mean()) if n_b else math.nan
+    diff = m_b - m_a
+    if n_a < 2 or n_b < 2:
+        return KpiDifference(kpi, "mean", m_a, m_b, n_a, n_b, diff, math.nan, math.nan)
+    v_a, v_b = float(a.var(ddof=1)) / n_a, float(b.var(ddof=1)) / n_b
+    se = math.sqrt(v_a + v_b)
+    if se == 0:
+        return KpiDifference(kpi, "mean", m_a, m_b, n_a, n_b, diff, diff, diff)
+    dof = (v_a + v_b) ** 2 / (v_a**2 / (n_a - 1) + v_b**2 / (n_b - 1))
+    t = float(stats.t.ppf(0.5 + level / 2, dof))
+    return KpiDifference(kpi, "mean", m_a, m_b, n_a, n_b, diff, diff - t * se, diff + t * se)
+
+
+def _arms_from_policy(created: pd.DataFrame, column: str, policies: Sequence[str] | None) -> tuple[
+        npt.NDArray[np.str_], tuple[str, str]]:
+    names = created[column].astype(str).str.strip()
+    seen = sorted(set(names) - {""})
+    chosen = tuple(policies) if policies else tuple(seen)
+    if len(chosen) != 2:
+        raise InvalidInput(f"column {column!r} must name exactly two policies, found {seen}", field=column)
+    arms = np.where(names == chosen[0], "A", np.where(names == chosen[1], "B", ""))
+    return arms, (chosen[0], chosen[1])
+
+
+def ab_report(
+    log: EventLog,
+    *,
+    salt: str = "",
+    share_b: float = 0.5,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    policy_column: str = "policy",
+    policies: Sequence[str] | None = None,
+    outcome: OutcomeConfig | None = None,
+    level: float = 0.95,
+) -> AbReport:
+    """Compare the two arms on tasks created in [start, end).
+
+    Arms come from ``policy_column`` on the ``created`` events when the log has it (two policy names,
+    the first alphabetically — or ``policies[0]`` — is A); otherwise from :func:`split` with ``salt``.
+    """
+    _check_share(share_b)
+    if not 0 < level < 1:
+        raise InvalidInput(f"level must be in (0, 1), got {level}", field="level")
+    tasks = task_outcomes(log, config=outcome)
+    if start is not None:
+        tasks = tasks.loc[tasks["created_at"] >= pd.Timestamp(start)]
+    if end is not None:
+        tasks = tasks.loc[tasks["created_at"] < pd.Timestamp(end)]
+    frame = log.frame
+    created = frame.loc[frame["event"] == EventKind.CREATED].set_index("task_id").reindex(tasks.index)
+    has_policy = policy_column in frame.columns and (created[policy_column].astype(str).str.strip() != "").any()
+    if has_policy:
+        arms, names = _arms_from_policy(created, policy_column, policies)
+    else:
+        arms, names = split(tasks.index, salt=salt, share_b=share_b), ("A", "B")
+    in_a, in_b = arms == "A", arms == "B"
+    n_a, n_b = int(in_a.sum()), int(in_b.sum())
+    live = ~tasks["cancelled"].to_numpy()
+    handle = _first_handle(log).reindex(tasks.index).to_numpy(dtype=float)
+
+    def col(name: str, mask: npt.NDArray[np.bool_] | None = None) -> npt.NDArray[np.float64]:
+        values = tasks[name].to_numpy(dtype=float)
+        return values if mask is None else np.where(mask, values, np.nan)
+
+    sla = np.where(tasks["sla_decided"].to_numpy(), col("sla_met"), np.nan)
+    abandon = col("abandoned", live)
+    kpis = (
+        proportion_difference("sla", sla[in_a], sla[in_b], level),
+        mean_difference("asa_s", col("wait_s")[in_a], col("wait_s")[in_b], level),
+        mean_difference("aht_s", handle[in_a], handle[in_b], level),
+        proportion_difference("fcr", col("fcr")[in_a], col("fcr")[in_b], level),
+        proportion_difference("abandonment", abandon[in_a], abandon[in_b], level),
+        proportion_difference("satisfaction", col("satisfied")[in_a], col("satisfied")[in_b], level),
+        proportion_difference("complaint_rate", col("complaint")[in_a], col("complaint")[in_b], level),
+    )
+    return AbReport(policies=names, tasks=(n_a, n_b), share_b=share_b,
+                    sample_ratio_p=_sample_ratio_p(n_a, n_b, share_b), kpis=kpis, level=level)
+
+
+def _first_handle(log: EventLog) -> pd.Series:
+    done = log.frame.loc[log.frame["event"] == EventKind.COMPLETED]
+    handle: pd.Series = done.groupby("task_id", sort=False)["handle_s"].first()
+    return handle
+
+
+def _sample_ratio_p(n_a: int, n_b: int, share_b: float) -> float:
+    total = n_a + n_b
+    if total == 0 or share_b in {0.0, 1.0}:
+        return math.nan
+    expected = np.array([total * (1 - share_b), total * share_b])
+    chi2 = float((((np.array([n_a, n_b]) - expected) ** 2) / expected).sum())
+    return float(stats.chi2.sf(chi2, 1))

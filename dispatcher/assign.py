@@ -1,0 +1,430 @@
+"""Live assignment hot path: a maximum-weight b-matching of tasks to agents, exact, on numpy arrays.
+
+The eligible pairs come in as three parallel arrays (``task``, ``agent``, ``score``); ``capacity[a]``
+is how many more tasks agent ``a`` may take now. The optimum is found with OR-Tools'
+``SimpleMinCostFlow`` on integer-scaled costs (built with the vectorised arc API).
+
+Optional ``task_layer`` (0 = most important) makes the objective lexicographic: first serve as many
+layer-0 tasks as possible, then as many layer-1 tasks, ... and among those the largest total score.
+This is exact in one flow: each served task of layer ``l`` gets a bonus ``G * (L - l)`` with
+``G`` larger than any score difference an alternating path can make (see ``_layer_gap``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from ortools.graph.python import min_cost_flow
+
+from dispatcher.errors import InvalidInput
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+
+_COST_BUDGET = 2**62
+"""OR-Tools scales costs by (nodes + 1) internally; costs times that must stay inside int64."""
+_MAX_SCORE_UNITS = 2**30
+"""Finest integer resolution of scores: the largest score maps to at most this many units."""
+_GRID_BITS = (0, 4, 10, 16)
+"""Binary grids tried for exact integer scaling (whole numbers, 1/16, 1/1024, 1/65536)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ArrayAssignment:
+    """Result of :func:`assign_arrays`: the agent of every task (-1 = unassigned) and the total score."""
+
+    task_agent: IntArray
+    objective: float
+
+    @property
+    def n_assigned(self) -> int:
+        return int(np.count_nonzero(self.task_agent >= 0))
+
+
+@dataclass(frozen=True, slots=True)
+class _Pairs:
+    """Validated input: eligible pairs with positive capacity, scores and integer gains."""
+
+    task: IntArray
+    agent: IntArray
+    score: FloatArray
+    gain: IntArray  # integer-scaled score, > 0
+    capacity: IntArray
+    n_tasks: int
+    layer_bonus: IntArray | None  # per task, integer; None when no layers
+
+
+def _int_array(values: object, name: str) -> IntArray:
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise InvalidInput(f"{name} must be a one-dimensional array, got shape {arr.shape}", field=name)
+    if arr.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if arr.dtype.kind == "b" or arr.dtype.kind not in "iuf":
+        raise InvalidInput(f"{name} must hold integers, got dtype {arr.dtype}", field=name)
+    if arr.dtype.kind == "f" and (not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr))):
+        raise InvalidInput(f"{name} must hold whole numbers", field=name)
+    return arr.astype(np.int64, copy=False)
+
+
+def _validate(
+    task: object,
+    agent: object,
+    score: object,
+    capacity: object,
+    n_tasks: int,
+    task_layer: object | None,
+) -> tuple[IntArray, IntArray, FloatArray, IntArray, IntArray | None]:
+    if isinstance(n_tasks, bool) or not isinstance(n_tasks, int | np.integer) or n_tasks < 0:
+        raise InvalidInput(f"n_tasks must be an integer >= 0, got {n_tasks!r}", field="n_tasks")
+    t = _int_array(task, "task")
+    a = _int_array(agent, "agent")
+    s = np.asarray(score)
+    if s.ndim != 1:
+        raise InvalidInput(f"score must be a one-dimensional array, got shape {s.shape}", field="score")
+    if s.size and s.dtype.kind not in "iuf":
+        raise InvalidInput(f"score must hold numbers, got dtype {s.dtype}", field="score")
+    s = s.astype(np.float64, copy=False)
+    cap = _int_array(capacity, "capacity")
+    if not len(t) == len(a) == len(s):
+        raise InvalidInput(
+            f"task, agent and score must have the same length, got {len(t)}, {len(a)} and {len(s)}",
+            field="score" if len(t) == len(a) else "agent",
+        )
+    if len(s):
+        bad = ~np.isfinite(s)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InvalidInput(f"score[{row}] is {s[row]}: scores must be finite", field="score", row=row)
+        bad = s <= 0
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InvalidInput(f"score[{row}] is {s[row]}: scores must be > 0", field="score", row=row)
+        bad = (t < 0) | (t >= n_tasks)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InvalidInput(f"task[{row}] = {t[row]} is out of range 0..{n_tasks - 1}", field="task", row=row)
+        bad = (a < 0) | (a >= len(cap))
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InvalidInput(
+                f"agent[{row}] = {a[row]} is out of range 0..{len(cap) - 1} (len(capacity))",
+                field="agent",
+                row=row,
+            )
+    if len(cap) and cap.min() < 0:
+        row = int(np.argmin(cap))
+        raise InvalidInput(f"capacity[{row}] is {cap[row]}: must be >= 0", field="capacity", row=row)
+    layer: IntArray | None = None
+    if task_layer is not None:
+        layer = _int_array(task_layer, "task_layer")
+        if len(layer) != n_tasks:
+            raise InvalidInput(
+                f"task_layer must have n_tasks = {n_tasks} entries, got {len(layer)}", field="task_layer"
+            )
+        if len(layer) and layer.min() < 0:
+            raise InvalidInput("task_layer must be >= 0 (0 = most important)", field="task_layer")
+    return t, a, s, cap, layer
+
+
+def _integer_gains(score: FloatArray, n_units: int) -> IntArray:
+    """Scores as positive int64 gains.
+
+    Scores on a binary grid (multiples of 2**-k, e.g. whole numbers or policy terms quantised to
+    1/1024) are scaled by 2**k exactly, so sums stay exact and equal profiles stay equal; other scores
+    are rounded after scaling by the power of two that maps the largest to at most ``n_units``.
+    """
+    if score.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    top = float(score.max())
+    for bits in _GRID_BITS:
+        scale = float(2**bits)
+        if top * scale > n_units:
+            break
+        scaled = score * scale
+        if bool(np.all(scaled == np.floor(scaled))):
+            exact: IntArray = scaled.astype(np.int64)
+            return exact
+    scale = float(2.0 ** np.floor(np.log2(n_units / top)))
+    gains: IntArray = np.maximum(np.round(score * scale), 1).astype(np.int64)
+    return gains
+
+
+def _prepare(
+    task: object,
+    agent: object,
+    score: object,
+    capacity: object,
+    n_tasks: int,
+    task_layer: object | None,
+) -> _Pairs:
+    t, a, s, cap, layer = _validate(task, agent, score, capacity, n_tasks, task_layer)
+    keep = cap[a] > 0 if len(a) else np.zeros(0, dtype=bool)
+    if not keep.all():
+        t, a, s = t[keep], a[keep], s[keep]
+    n_nodes = int(n_tasks) + len(cap) + 2
+    n_layers = int(layer.max()) + 1 if layer is not None and len(layer) else 1
+    # max cost ~ (n_layers + 1) * (n_tasks + 1) * units when layered; must fit the budget / n_nodes.
+    spread = (n_layers + 1) * (int(n_tasks) + 1) if layer is not None else 1
+    units = int(min(_MAX_SCORE_UNITS, _COST_BUDGET // (4 * n_nodes * spread)))
+    if units < 16:
+        raise InvalidInput(
+            f"instance too large for exact integer costs ({n_tasks} tasks, {n_layers} layers)",
+            field="n_tasks",
+        )
+    gain = _integer_gains(s, units)
+    bonus: IntArray | None = None
+    if layer is not None:
+        gap = _layer_gap(gain, int(n_tasks))
+        bonus = (n_layers - layer).astype(np.int64) * gap
+    return _Pairs(t, a, s, gain, cap, int(n_tasks), bonus)
+
+
+def _layer_gap(gain: IntArray, n_tasks: int) -> int:
+    """A bonus step larger than what any alternating path can change in total gain.
+
+    An alternating path touches each task at most once, so it changes the total gain by less than
+    ``n_tasks * max(gain)``; a path that serves one more task of a higher layer therefore always wins.
+    """
+    top = int(gain.max()) if gain.size else 1
+    return (n_tasks + 1) * top + 1
+
+
+def _result(p: _Pairs, chosen: NDArray[np.bool_]) -> ArrayAssignment:
+    task_agent = np.full(p.n_tasks, -1, dtype=np.int64)
+    task_agent[p.task[chosen]] = p.agent[chosen]
+    return ArrayAssignment(task_agent=task_agent, objective=float(p.score[chosen].sum()))
+
+
+def _solve_flow(
+    tails: IntArray, heads: IntArray, caps: IntArray, costs: IntArray, source: int, sink: int, supply: int
+) -> tuple[min_cost_flow.SimpleMinCostFlow, IntArray]:
+    """Min-cost flow of ``supply`` units from source to sink; returns the solver and arc ids."""
+    smcf = min_cost_flow.SimpleMinCostFlow()
+    arcs = smcf.add_arcs_with_capacity_and_unit_cost(
+        tails.astype(np.int32), heads.astype(np.int32), caps.astype(np.int64), costs.astype(np.int64)
+    )
+    smcf.set_nodes_supplies(np.array([source, sink], dtype=np.int32), np.array([supply, -supply], dtype=np.int64))
+    status = smcf.solve()
+    if status != smcf.OPTIMAL:  # pragma: no cover - the bypass arc makes every instance feasible
+        raise RuntimeError(f"min-cost flow failed with status {status}")
+    return smcf, np.asarray(arcs, dtype=np.int64)
+
+
+def _solve_plain(p: _Pairs) -> ArrayAssignment:
+    """One min-cost flow on all eligible arcs: source -> task -> agent -> sink, plus a bypass arc."""
+    n_agents = len(p.capacity)
+    tasks_used = np.unique(p.task)
+    source = p.n_tasks + n_agents
+    sink = source + 1
+    supply = len(tasks_used)
+    src_cost = -p.layer_bonus[tasks_used] if p.layer_bonus is not None else np.zeros(supply, np.int64)
+    agents_used = np.unique(p.agent)
+    tails = np.concatenate([np.full(supply, source), p.task, agents_used + p.n_tasks, [source]])
+    heads = np.concatenate([tasks_used, p.agent + p.n_tasks, np.full(len(agents_used), sink), [sink]])
+    caps = np.concatenate(
+        [np.ones(supply, np.int64), np.ones(len(p.task), np.int64), p.capacity[agents_used], [supply]]
+    )
+    costs = np.concatenate([src_cost, -p.gain, np.zeros(len(agents_used) + 1, np.int64)])
+    smcf, arcs = _solve_flow(tails, heads, caps, costs, source, sink, supply)
+    pair_arcs = arcs[supply : supply + len(p.task)]
+    chosen = np.asarray(smcf.flows(pair_arcs.astype(np.int32))) > 0
+    return _result(p, chosen)
+
+
+def _fast_path(p: _Pairs) -> ArrayAssignment | None:
+    """Trivial instances: no arcs, or no contention (every agent can take all its eligible tasks)."""
+    if len(p.task) == 0:
+        return _result(p, np.zeros(0, dtype=bool))
+    demand = np.bincount(p.agent, minlength=len(p.capacity))
+    if np.all(demand <= p.capacity):
+        # Each task simply takes its best agent (highest gain, then lowest agent index).
+        order = np.lexsort((p.agent, -p.gain, p.task))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = p.task[order[1:]] != p.task[order[:-1]]
+        chosen = np.zeros(len(p.task), dtype=bool)
+        chosen[order[first]] = True
+        return _result(p, chosen)
+    return None
+
+
+_KEY_SEED = 0x5EED_D15B
+"""Fixed seed of the random hash keys: grouping is deterministic (and verified exactly)."""
+
+
+def _hash_keys(n: int, salt: int) -> NDArray[np.uint64]:
+    keys: NDArray[np.uint64] = np.random.default_rng(_KEY_SEED + salt).integers(
+        1, 2**63, size=max(n, 1), dtype=np.uint64
+    )
+    return keys | np.uint64(1)
+
+
+def _first_of_each(sorted_ids: IntArray) -> NDArray[np.bool_]:
+    first = np.ones(len(sorted_ids), dtype=bool)
+    first[1:] = sorted_ids[1:] != sorted_ids[:-1]
+    return first
+
+
+@dataclass(frozen=True, slots=True)
+class _Classes:
+    """Tasks grouped into classes: same eligible agents and gain(t, a) = base[t] + offset[class, a]."""
+
+    task: IntArray  # task ids that have at least one arc
+    start: IntArray  # first arc (in task-major order) of each of those tasks
+    klass: IntArray  # class of each of those tasks
+    rep_start: IntArray  # first arc of the representative task of each class
+    degree: IntArray  # number of eligible agents of each class
+
+
+def _task_major(p: _Pairs) -> IntArray | None:
+    """Arc order that is task-major with agents strictly ascending within a task, or None if two
+    arcs repeat a (task, agent) pair (the plain solver handles parallel arcs)."""
+    if len(p.task) < 2:
+        return np.arange(len(p.task), dtype=np.int64)
+    dt = p.task[1:] - p.task[:-1]
+    da = p.agent[1:] - p.agent[:-1]
+    if bool(np.all((dt > 0) | ((dt == 0) & (da > 0)))):
+        return np.arange(len(p.task), dtype=np.int64)
+    order = np.lexsort((p.agent, p.task)).astype(np.int64)
+    t, a = p.task[order], p.agent[order]
+    if bool(np.any((t[1:] == t[:-1]) & (a[1:] == a[:-1]))):
+        return None
+    return order
+
+
+def _find_classes(task: IntArray, agent: IntArray, gain: IntArray, n_agents: int) -> _Classes | None:
+    """Group tasks by eligible-agent set and score profile (hash, then exact check; None on a hash
+    collision so the caller can fall back)."""
+    degree_all = np.bincount(task)
+    used = np.flatnonzero(degree_all).astype(np.int64)
+    degree = degree_all[used]
+    start = np.zeros(len(used), dtype=np.int64)
+    np.cumsum(degree[:-1], out=start[1:])
+    row = np.repeat(np.arange(len(used), dtype=np.int64), degree)  # arc -> task row
+    col = np.arange(len(task), dtype=np.int64) - start[row]  # position of the arc within its task
+    # Same agent set: hash of the agents (the order within a task is ascending, so columns align).
+    agent_keys = _hash_keys(n_agents, 0)
+    signature = np.add.reduceat(agent_keys[agent], start) + degree.astype(np.uint64) * np.uint64(0x9E3779B9)
+    # Same profile: gain minus the gain on the first agent, hashed by column.
+    offset = gain - gain[start][row]
+    col_keys = _hash_keys(int(degree.max()), 1)
+    profile = np.add.reduceat(offset.astype(np.uint64) * col_keys[col], start)
+    pair = np.stack([signature, profile], axis=1)
+    _, rep_row, klass = np.unique(pair, axis=0, return_index=True, return_inverse=True)
+    klass = klass.reshape(-1).astype(np.int64)
+    rep_row = rep_row.astype(np.int64)
+    # Exact check: every arc matches its class representative's arc in the same column.
+    if not bool(np.all(degree == degree[rep_row][klass])):
+        return None
+    ref = start[rep_row][klass][row] + col
+    if not (bool(np.all(agent[ref] == agent)) and bool(np.all(offset[ref] == offset))):
+        return None
+    return _Classes(used, start, klass, start[rep_row], degree[rep_row])
+
+
+def _solve_classes(p: _Pairs) -> ArrayAssignment | None:
+    """Exact min-cost flow on task classes instead of tasks.
+
+    Within a class every task has the same eligible agents and gain(t, a) = base[t] + offset[a], so
+    which tasks of a class are served only matters through base[t]: the class gets one unit arc per
+    task (cost -base, best first) and one arc per agent (cost -offset). A class never needs more
+    units than the capacity of its agents, so only its top tasks get unit arcs (swapping a served
+    lower task for an unserved top one on the same agent never loses). Returns None when the
+    pairs repeat a (task, agent) or hashing collides (caller falls back to the plain graph).
+    """
+    order = _task_major(p)
+    if order is None:
+        return None
+    task, agent, gain = p.task[order], p.agent[order], p.gain[order]
+    classes = _find_classes(task, agent, gain, len(p.capacity))
+    if classes is None:
+        return None
+    n_classes = len(classes.rep_start)
+    bonus = p.layer_bonus[classes.task] if p.layer_bonus is not None else 0
+    value = gain[classes.start] + bonus  # base gain of each task (layer bonus included)
+
+    # Class -> agent arcs: the representative's arcs.
+    class_of_arc = np.repeat(np.arange(n_classes, dtype=np.int64), classes.degree)
+    arc_start = np.zeros(n_classes, dtype=np.int64)
+    np.cumsum(classes.degree[:-1], out=arc_start[1:])
+    arc_col = np.arange(len(class_of_arc), dtype=np.int64) - arc_start[class_of_arc]
+    rep_arc = classes.rep_start[class_of_arc] + arc_col
+    arc_agent = agent[rep_arc]
+    arc_offset = gain[rep_arc] - gain[classes.rep_start][class_of_arc]
+    reach = np.add.reduceat(p.capacity[arc_agent], arc_start)  # capacity of each class's agents
+
+    # Unit arcs: the top min(size, reach) tasks of each class by value (ties: lower task id).
+    by_class = np.lexsort((classes.task, -value, classes.klass)).astype(np.int64)
+    sorted_class = classes.klass[by_class]
+    size = np.bincount(classes.klass, minlength=n_classes)
+    class_start = np.zeros(n_classes, dtype=np.int64)
+    np.cumsum(size[:-1], out=class_start[1:])
+    rank = np.arange(len(by_class), dtype=np.int64) - class_start[sorted_class]
+    units = by_class[rank < reach[sorted_class]]  # rows into classes.task, grouped by class
+    unit_class = classes.klass[units]
+    n_units = len(units)
+    unit_count = np.bincount(unit_class, minlength=n_classes)
+
+    agents_used = np.unique(arc_agent)
+    n_agents = len(p.capacity)
+    source, sink = n_classes + n_agents, n_classes + n_agents + 1
+    tails = np.concatenate([np.full(n_units, source), class_of_arc, agents_used + n_classes, [source]])
+    heads = np.concatenate([unit_class, arc_agent + n_classes, np.full(len(agents_used), sink), [sink]])
+    caps = np.concatenate(
+        [
+            np.ones(n_units, np.int64),
+            np.minimum(p.capacity[arc_agent], unit_count[class_of_arc]),
+            p.capacity[agents_used],
+            [n_units],
+        ]
+    )
+    costs = np.concatenate([-value[units], -arc_offset, np.zeros(len(agents_used) + 1, np.int64)])
+    smcf, arcs = _solve_flow(tails, heads, caps, costs, source, sink, n_units)
+    unit_flow = np.asarray(smcf.flows(arcs[:n_units].astype(np.int32))) > 0
+    arc_flow = np.asarray(smcf.flows(arcs[n_units : n_units + len(class_of_arc)].astype(np.int32)))
+
+    # Hand each class's served tasks to its agents: served units and agent slots, both in class order.
+    served = units[unit_flow]  # grouped by class (units are)
+    slot_arc = np.repeat(np.arange(len(class_of_arc), dtype=np.int64), arc_flow)  # class order too
+    arc_of_pair = classes.start[served] + arc_col[slot_arc]
+    chosen = np.zeros(len(p.task), dtype=bool)
+    chosen[order[arc_of_pair]] = True
+    return _result(p, chosen)
+
+
+def assign_arrays(
+    task: object,
+    agent: object,
+    score: object,
+    capacity: object,
+    n_tasks: int,
+    *,
+    task_layer: object | None = None,
+) -> ArrayAssignment:
+    """Maximum-total-score assignment of tasks to agents over the eligible pairs, exactly.
+
+    ``task[i], agent[i], score[i]`` is one eligible pair (score > 0, higher is better); each task goes
+    to at most one agent and agent ``a`` takes at most ``capacity[a]`` tasks. With ``task_layer``,
+    lower layers strictly dominate (see module docstring). Deterministic for equal inputs.
+    """
+    p = _prepare(task, agent, score, capacity, n_tasks, task_layer)
+    quick = _fast_path(p)
+    if quick is not None:
+        return quick
+    structured = _solve_classes(p)
+    return structured if structured is not None else _solve_plain(p)
+
+
+def assign_arrays_plain(
+    task: object,
+    agent: object,
+    score: object,
+    capacity: object,
+    n_tasks: int,
+    *,
+    task_layer: object | None = None,
+) -> ArrayAssignment:
+    """Reference solver: one OR-Tools min-cost flow on all eligible arcs, no shortcuts."""
+    return _solve_plain(_prepare(task, agent, score, capacity, n_tasks, task_layer))

@@ -1,0 +1,62 @@
+"""Breaks: each shift takes every break of its template inside the template's window, placed so
+that coverage holds (stage 1 decides how many start at each offset; stage 3 hands them out)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ortools.linear_solver import pywraplp
+
+from dispatcher.roster.counts import CountModel
+from dispatcher.roster.grid import Candidate
+
+
+def counts(model: CountModel) -> None:
+    cand = {c.index: c for c in model.candidates}
+    n_periods = model.problem.requirements.n_periods
+    starts: dict[tuple[int, int, int], list[pywraplp.Variable]] = {}
+    for (g, ci), n in model.n.items():
+        c = cand[ci]
+        for b, slots in enumerate(c.breaks):
+            vars_ = [model.solver.NumVar(0.0, model.solver.infinity(), f"b_{g}_{ci}_{b}_{o}") for o in slots.offsets]
+            starts[g, ci, b] = vars_
+            model.add_row([(v, 1.0) for v in vars_] + [(n, -1.0)], 0.0, 0.0)
+            for var, offset in zip(vars_, slots.offsets, strict=True):
+                for p in range(c.p0 + offset, c.p0 + offset + slots.length):
+                    if 0 <= p < n_periods:
+                        model.on_duty[g, p].append((var, -1.0))
+    model.extras["break_starts"] = starts
+
+
+def apportion(share: Sequence[float], total: int) -> list[int]:
+    """Largest-remainder rounding of ``share`` to integers summing to ``total``."""
+    mass = sum(share)
+    if total <= 0:
+        return [0] * len(share)
+    if mass <= 1e-9:
+        share, mass = [1.0] * len(share), float(len(share))
+    exact = [s * total / mass for s in share]
+    out = [int(e) for e in exact]
+    order = sorted(range(len(share)), key=lambda i: exact[i] - out[i], reverse=True)
+    for i in order[: total - sum(out)]:
+        out[i] += 1
+    return out
+
+
+def place(c: Candidate, how_many: int, shares: Sequence[Sequence[float] | None]) -> list[list[int]]:
+    """Break offsets (periods into the shift) for ``how_many`` shifts of candidate ``c``; breaks of
+    one shift never overlap (a clashing offset moves to the nearest free one)."""
+    plans: list[list[int]] = [[] for _ in range(how_many)]
+    for b, slots in enumerate(c.breaks):
+        share = shares[b] if b < len(shares) and shares[b] is not None else None
+        per_offset = apportion(list(share) if share else [1.0] * len(slots.offsets), how_many)
+        offsets = [o for o, k in zip(slots.offsets, per_offset, strict=True) for _ in range(k)]
+        for plan, offset in zip(plans, offsets, strict=True):
+            taken = [(o, c.breaks[j].length) for j, o in enumerate(plan)]
+            choice = min(
+                (o for o in slots.offsets
+                 if all(o + slots.length <= t0 or t0 + tl <= o for t0, tl in taken)),
+                key=lambda o: abs(o - offset), default=offset,
+            )
+            plan.append(choice)
+    return plans

@@ -1,0 +1,59 @@
+"""Contracts: one shift a day, weekly paid hours within min/max, max days, max consecutive days."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from dispatcher.roster.assign import AssignModel
+from dispatcher.roster.counts import CountModel, Term
+
+MIN_HOURS_SHORTFALL_POINTS = 50.0
+"""Per quarter-hour below a contract minimum, only when no roster can meet the minimum."""
+
+
+def counts(model: CountModel) -> None:
+    cand = {c.index: c for c in model.candidates}
+    n_days = len(model.problem.requirements.days)
+    for g in model.groups:
+        lim = g.limits
+        by_day: dict[int, list[Term]] = defaultdict(list)
+        hours: list[Term] = []
+        for ci in g.allowed:
+            var = model.n[g.index, ci]
+            by_day[cand[ci].day_index].append((var, 1.0))
+            hours.append((var, float(cand[ci].paid_quarters)))
+        for terms in by_day.values():
+            model.add_row(terms, 0.0, float(g.size))
+        model.add_row(hours, float(g.size * lim.min_quarters), float(g.size * lim.max_quarters))
+        all_days = [t for terms in by_day.values() for t in terms]
+        model.add_row(all_days, 0.0, float(g.size * lim.max_days))
+        window = lim.max_consecutive + 1
+        for first in range(0, n_days - window + 1):
+            span = range(first, first + window)
+            pinned = sum(1 for d in span if d in lim.pinned_days)
+            terms = [t for d in span for t in by_day.get(d, [])]
+            if terms:
+                model.add_row(terms, 0.0, float(g.size * (lim.max_consecutive - pinned)))
+
+
+def assign(am: AssignModel) -> None:
+    lim = am.group.limits
+    m = am.model
+    for i in range(am.group.size):
+        for d in range(am.n_days):
+            day = am.shifts_of(i, d)
+            if len(day) > 1:
+                m.AddAtMostOne(day)
+        paid = sum(c.paid_quarters * am.y[i, c.index] for c in am.candidates)
+        m.Add(paid <= lim.max_quarters)
+        if am.soft_minimum:
+            short = m.NewIntVar(0, lim.min_quarters, f"short_{i}")
+            m.Add(paid + short >= lim.min_quarters)
+            am.min_shortfall[i] = short
+            am.penalise(short, MIN_HOURS_SHORTFALL_POINTS)
+        else:
+            m.Add(paid >= lim.min_quarters)
+        m.Add(sum(am.shifts_of(i)) <= lim.max_days)
+        window = lim.max_consecutive + 1
+        for first in range(0, am.n_days - window + 1):
+            m.Add(sum(am.works(i, d) for d in range(first, first + window)) <= lim.max_consecutive)

@@ -1,0 +1,46 @@
+"""Fairness within a group of like agents: weekend and late shifts spread evenly, hours balanced
+against the contract, and two consecutive days off preferred."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ortools.sat.python import cp_model
+
+from dispatcher.roster.assign import AssignModel
+
+
+def _spread(am: AssignModel, values: Sequence[cp_model.LinearExprT], upper: int, name: str) -> cp_model.IntVar:
+    hi = am.model.NewIntVar(0, upper, f"{name}_max")
+    lo = am.model.NewIntVar(0, upper, f"{name}_min")
+    for v in values:
+        am.model.Add(v <= hi)
+        am.model.Add(v >= lo)
+    spread = am.model.NewIntVar(0, upper, f"{name}_spread")
+    am.model.Add(spread == hi - lo)
+    return spread
+
+
+def assign(am: AssignModel) -> None:
+    w = am.problem.weights
+    size = am.group.size
+    if size > 1 and w.fairness > 0:
+        weekend = [sum(am.y[i, c.index] for c in am.candidates if c.weekend) for i in range(size)]
+        late = [sum(am.y[i, c.index] for c in am.candidates if c.late) for i in range(size)]
+        hours = [sum(c.paid_quarters * am.y[i, c.index] for c in am.candidates) for i in range(size)]
+        if any(c.weekend for c in am.candidates):
+            am.penalise(_spread(am, weekend, am.n_days, "weekend"), w.fairness)
+        if any(c.late for c in am.candidates):
+            am.penalise(_spread(am, late, am.n_days, "late"), w.fairness)
+        top = max(am.group.limits.max_quarters, 0)
+        am.penalise(_spread(am, hours, top, "hours"), w.fairness / 16)  # per 4 hours of spread
+    if w.days_off_pair > 0 and am.n_days >= 2:
+        for i in range(size):
+            pairs = []
+            for d in range(am.n_days - 1):
+                both_off = am.model.NewBoolVar(f"off2_{i}_{d}")
+                am.model.Add(am.works(i, d) + am.works(i, d + 1) == 0).OnlyEnforceIf(both_off)
+                pairs.append(both_off)
+            has_pair = am.model.NewBoolVar(f"pair_{i}")
+            am.model.AddBoolOr(pairs).OnlyEnforceIf(has_pair)
+            am.penalise(1 - has_pair, w.days_off_pair)

@@ -1,0 +1,1 @@
+"""What-if simulation: arrivals, handling, patience and routing over a roster → event log → KPIs."""

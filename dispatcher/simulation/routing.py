@@ -1,0 +1,48 @@
+"""Scores for batch optimizer routing: who should take which waiting task right now.
+
+Priority by quadrant dominates (Q1 before Q2 before Q3 before Q4), waiting time ages a task up,
+then skill proficiency and primary ownership decide among agents. A maximum-weight matching over
+these scores is the batch assignment, solved by the live optimizer's exact array core
+(``dispatcher.assign.assign_arrays``); pairs an agent cannot serve are not offered to it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dispatcher.assign import assign_arrays
+from dispatcher.simulation.model import BoolArray, FloatArray, IntArray
+
+RANK_WEIGHT = np.array([4000.0, 3000.0, 2000.0, 1000.0])
+AGEING_PER_MIN = 10.0
+PROFICIENCY_WEIGHT = 20.0
+PRIMARY_WEIGHT_IMPORTANT = 60.0
+PRIMARY_WEIGHT_OTHER = 15.0
+FORBIDDEN = -1e9
+
+
+def batch_scores(
+    rank: IntArray, wait_s: FloatArray, important: BoolArray, proficiency: IntArray, primary: BoolArray
+) -> FloatArray:
+    """Score of each (task row, agent column); ``proficiency`` and ``primary`` are tasks × agents."""
+    task_part = RANK_WEIGHT[rank] + AGEING_PER_MIN * wait_s / 60.0
+    primary_weight = np.where(important, PRIMARY_WEIGHT_IMPORTANT, PRIMARY_WEIGHT_OTHER)
+    score = task_part[:, None] + PROFICIENCY_WEIGHT * proficiency + primary_weight[:, None] * primary
+    out: FloatArray = np.where(proficiency > 0, score, FORBIDDEN)
+    return out
+
+
+def best_matching(score: FloatArray) -> list[tuple[int, int]]:
+    """Maximum-weight matching of rows (tasks) to columns (agents, one task each), forbidden pairs left out."""
+    feasible = score > FORBIDDEN / 2
+    best = np.argmax(score, axis=1)
+    has_any = feasible[np.arange(score.shape[0]), best]
+    if np.unique(best[has_any]).size == np.count_nonzero(has_any):
+        # no two tasks want the same agent: each taking its best agent is optimal (the sum of row maxima)
+        return [(int(t), int(best[t])) for t in np.flatnonzero(has_any)]
+    rows, cols = np.nonzero(feasible)
+    result = assign_arrays(
+        rows, cols, score[rows, cols], np.ones(score.shape[1], dtype=np.int64), score.shape[0]
+    )
+    chosen = np.flatnonzero(result.task_agent >= 0)
+    return [(int(t), int(result.task_agent[t])) for t in chosen]

@@ -1,0 +1,278 @@
+"""The dashboard in a real headless Chromium against a running service (uvicorn + real Redis).
+
+Needs Debian's /usr/bin/chromium and the playwright package (never `playwright install`): skipped
+without them, but a failure when the CI environment variable is set (scripts/install-browser
+provides both). Saves a screenshot to docs/dashboard.png.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import numpy as np
+import pytest
+import redis
+import uvicorn
+
+from api import dashboard
+from api.app import create_app
+from api.dashboard.panels import (
+    CoverageToday,
+    ForecastToday,
+    QueueSeries,
+    ScenarioResult,
+    ShiftBar,
+    ShiftsToday,
+    SimulationResults,
+    TimeSpan,
+    write_panel,
+)
+from api.embedded_redis import free_port
+from api.queue import LiveQueue
+from api.settings import Settings
+from api.sla import SlaMonitor
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "dashboard.png"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+SUPERVISOR_KEY = "dw_browser_test_supervisor"
+SITE_TZ = ZoneInfo("America/New_York")
+WAIT_S = 15.0
+
+
+def require_browser() -> None:
+    """Skip without a browser, except in CI where a missing browser is a failure."""
+    problems = []
+    if not CHROMIUM.exists():
+        problems.append(f"{CHROMIUM} is missing (run scripts/install-browser)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        problems.append("the playwright Python package is missing (pip install playwright; no `playwright install`)")
+    if problems:
+        message = "browser test cannot run: " + "; ".join(problems)
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def wait_until(what: str, check: Callable[[], Any], timeout_s: float = WAIT_S) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        time.sleep(0.1)
+
+
+@dataclass
+class Service:
+    url: str
+    api: httpx.Client
+    redis_url: str
+
+
+@pytest.fixture()
+def service(redis_url: str, redis_client: redis.Redis, tmp_path: Path) -> Iterator[Service]:
+    require_browser()
+    settings = Settings(redis_url=redis_url, bootstrap_key=SUPERVISOR_KEY, data_dir=tmp_path,
+                        dispatch_interval_s=0.2)
+    app = create_app(settings, dispatch=True)
+    app.include_router(dashboard.router)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, name="dashboard-uvicorn", daemon=True)
+    thread.start()
+    try:
+        wait_until("uvicorn to start", lambda: server.started or not thread.is_alive())
+        assert thread.is_alive(), "uvicorn exited during start-up"
+        url = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {SUPERVISOR_KEY}"}, timeout=10) as api:
+            write_sample_panels(tmp_path / "report", datetime.now(SITE_TZ))
+            yield Service(url=url, api=api, redis_url=redis_url)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+# ---- a small but realistic floor: agents, tasks in every quadrant, SLA alerts, report panels -------
+AGENTS = [
+    ("a01", "Ada Lovelace", {"billing": 5, "tech": 3}, ["billing"], "available"),
+    ("a02", "Grace Hopper", {"tech": 5}, ["tech"], "available"),
+    ("a03", "Alan Turing", {"tech": 4, "sales": 2}, ["tech"], "available"),
+    ("a04", "Edsger Dijkstra", {"billing": 4}, ["billing"], "break"),
+    ("a05", "Barbara Liskov", {"sales": 5, "billing": 2}, ["sales"], "available"),
+    ("a06", "Donald Knuth", {"sales": 4}, ["sales"], "offline"),
+    ("a07", "Frances Allen", {"billing": 3, "sales": 3}, ["billing"], "available"),
+    ("a08", "John Backus", {"tech": 3}, ["tech"], "break"),
+]
+
+
+def seed_floor(api: httpx.Client) -> None:
+    for agent_id, name, skills, primary, status in AGENTS:
+        resp = api.put(f"/v1/agents/{agent_id}", json={
+            "name": name, "skills": skills, "primary_skills": primary, "capacity": 2,
+            "supervisor": "maria.supervisor"})
+        assert resp.status_code == 200, resp.text
+        assert api.put(f"/v1/agents/{agent_id}/status", json={"status": status}).status_code == 200
+    now = datetime.now(SITE_TZ)
+    n = 0
+    # skill, urgent, important, how many, deadline offset (minutes; None = policy default)
+    plan = [("billing", True, True, 4, None), ("tech", True, True, 5, None), ("tech", False, True, 4, None),
+            ("sales", True, False, 3, None), ("billing", False, False, 6, None), ("claims", True, True, 2, -22),
+            ("claims", False, True, 3, 2), ("claims", True, False, 2, -40), ("claims", False, False, 4, None)]
+    for skill, urgent, important, count, due_min in plan:
+        for _ in range(count):
+            n += 1
+            body: dict[str, Any] = {"external_id": f"seed-{n}", "source": "crm", "skill": skill,
+                                    "urgent": urgent, "important": important, "expected_handle_s": 420}
+            if due_min is not None:
+                body["due_at"] = (now + timedelta(minutes=due_min)).isoformat()
+            resp = api.post("/v1/tasks", json=body)
+            assert resp.status_code == 201, resp.text
+    # Accept some of the dispatcher's offers, so agents show work in hand.
+    offered = wait_until("the dispatch loop to offer tasks", lambda: [
+        a for a in api.get("/v1/agents").json() if a["tasks"]])
+    for agent in offered[:3]:
+        task = api.get(f"/v1/tasks/{agent['tasks'][0]}").json()
+        if task["offer_id"] and task["status"] == "offered":
+            api.post(f"/v1/offers/{task['offer_id']}/accept")
+
+
+def raise_sla_alerts(url: str) -> int:
+    async def tick() -> int:
+        queue = LiveQueue.from_url(url)
+        try:
+            return await SlaMonitor(queue).tick()
+        finally:
+            await queue.close()
+
+    return asyncio.run(tick())
+
+
+def write_sample_panels(report_dir: Path, now: datetime) -> None:
+    """Forecast, coverage, shifts and simulation panels for today, shaped like a real contact centre."""
+    rng = np.random.default_rng(7)
+    day = now.date()
+    opening = datetime(day.year, day.month, day.day, 7, tzinfo=SITE_TZ)
+    periods = [opening + timedelta(minutes=15 * i) for i in range(60)]  # 07:00-22:00
+    hours = np.array([7 + i / 4 for i in range(60)])
+    shape = np.exp(-((hours - 10.5) ** 2) / 3.5) + 0.75 * np.exp(-((hours - 15) ** 2) / 5) + 0.12
+    queues = {}
+    for name, scale in (("billing", 12.0), ("tech", 8.0), ("sales", 4.0)):
+        forecast = scale * shape
+        actual = rng.poisson(forecast * rng.uniform(0.9, 1.12)).astype(float)
+        actual[[p > now for p in periods]] = np.nan
+        queues[name] = QueueSeries(forecast=forecast.round(2), actual=actual, lower=(forecast * 0.8).round(2),
+                                   upper=(forecast * 1.22).round(2))
+    load = np.array([sum(q.forecast[i] for q in queues.values()) for i in range(60)]) * 300 / 900
+    required = np.ceil(load / 0.85 + 1)
+    shifts = []
+    starts = [7, 7, 7.5, 8, 8, 8.5, 9, 9, 9.5, 10, 11, 12, 12.5, 13, 13.5, 14]
+    names = [a[1] for a in AGENTS] + ["Ken Thompson", "Radia Perlman", "Leslie Lamport", "Margaret Hamilton",
+                                      "Tim Berners-Lee", "Shafi Goldwasser", "Niklaus Wirth", "Karen Jones"]
+    scheduled = np.zeros(60)
+    for i, (start_h, name) in enumerate(zip(starts, names, strict=True)):
+        start = opening + timedelta(hours=start_h - 7)
+        end = min(start + timedelta(hours=8.5), opening + timedelta(hours=15))
+        brk = start + timedelta(hours=4 + (i % 3) * 0.5)
+        shifts.append(ShiftBar(agent_id=f"s{i:02d}", agent_name=name, start=start, end=end,
+                               breaks=[TimeSpan(start=brk, end=brk + timedelta(minutes=30))],
+                               skills=["billing"] if i % 3 == 0 else ["tech"] if i % 3 == 1 else ["sales", "billing"]))
+        for p, t in enumerate(periods):
+            if start <= t < end and not brk <= t < brk + timedelta(minutes=30):
+                scheduled[p] += 1
+    write_panel(report_dir, ForecastToday(date=day, timezone="America/New_York", period_start=periods, queues=queues))
+    write_panel(report_dir, CoverageToday(date=day, timezone="America/New_York", period_start=periods,
+                                          required=required, scheduled=scheduled))
+    write_panel(report_dir, ShiftsToday(date=day, timezone="America/New_York", shifts=shifts))
+    write_panel(report_dir, SimulationResults(replications=20, baseline="as rostered", scenarios=[
+        ScenarioResult(name="as rostered", service_level=0.823, asa_s=17.4, abandonment=0.031, occupancy=0.862,
+                       ci95={"service_level": (0.808, 0.838)}),
+        ScenarioResult(name="volume +10 %", service_level=0.714, asa_s=33.9, abandonment=0.052, occupancy=0.912,
+                       ci95={"service_level": (0.697, 0.731)}),
+        ScenarioResult(name="2 absentees", service_level=0.768, asa_s=24.8, abandonment=0.041, occupancy=0.893),
+        ScenarioResult(name="greedy routing", service_level=0.791, asa_s=19.6, abandonment=0.035, occupancy=0.861),
+    ]))
+    assert math.isfinite(float(required.sum()))
+
+
+def test_dashboard_shows_live_queue_changes_in_a_real_browser(service: Service, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    seed_floor(service.api)
+    assert raise_sla_alerts(service.redis_url) >= 1
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1440, "height": 1000}, device_scale_factor=1,
+        )
+        try:
+            page = context.new_page()
+            console_errors: list[str] = []
+            page.on("console", lambda msg: console_errors.append(msg.text) if msg.type == "error" else None)
+            page.on("pageerror", lambda exc: console_errors.append(str(exc)))
+            page.goto(service.url + "/")
+
+            # A wrong key is refused on the login form; the right one opens the board.
+            page.wait_for_selector("#login-form", state="visible")
+            page.fill("#login-key", "dw_not_a_key")
+            page.click("#login-submit")
+            page.wait_for_function("document.getElementById('login-error').textContent.includes('Sign-in failed')")
+            assert page.is_visible("#login-form")
+            console_errors.clear()  # the refused key's 401 is expected
+            page.fill("#login-key", SUPERVISOR_KEY)
+            page.click("#login-submit")
+            page.wait_for_selector("#board", state="visible")
+            assert page.evaluate("sessionStorage.getItem('dispatchwise.key')") == SUPERVISOR_KEY
+
+            claims = '[data-skill="claims"] [data-testid="skill-depth"]'
+            page.wait_for_selector(claims)
+            page.wait_for_selector("#live.on", timeout=WAIT_S * 1000)  # the SSE stream is open
+            before_claims = int(page.inner_text(claims))
+            before_total = int(page.inner_text('[data-testid="queue-total"]'))
+            assert before_claims == 11  # nobody holds the claims skill: all of them wait
+
+            created = service.api.post("/v1/tasks", json={
+                "external_id": "browser-1", "source": "web", "skill": "claims", "urgent": True, "important": True})
+            assert created.status_code == 201, created.text
+            page.wait_for_function(
+                f"document.querySelector('{claims}').textContent === '{before_claims + 1}'", timeout=WAIT_S * 1000)
+            assert int(page.inner_text('[data-testid="queue-total"]')) != before_total
+
+            # The file-fed panels and the rest of the board rendered.
+            page.wait_for_selector("#forecast canvas")
+            page.wait_for_selector("#coverage canvas")
+            page.wait_for_selector("#gantt .g-bar")
+            assert page.locator("#gantt .g-bar").count() == 16
+            assert page.locator("#simulation tbody tr").count() == 4
+            assert page.locator("#agents .agent").count() == len(AGENTS)
+            assert page.locator("#alerts .alert-row").count() >= 1
+            assert page.locator("#kpis .kpi").count() == 4
+            assert page.locator(".empty.error").count() == 0
+            assert not console_errors, console_errors
+
+            page.wait_for_timeout(300)  # let the last repaint land before the picture
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT), full_page=True)
+        finally:
+            context.close()
+    assert SCREENSHOT.stat().st_size > 20_000
