@@ -17,6 +17,7 @@ from api.auth import Authenticator
 from api.deps import require_supervisor
 from api.dispatch import Dispatcher
 from api.embedded_redis import redis_url_for
+from api.fastpath import TaskCreateFastPath, validation_problem
 from api.queue import LiveQueue, Unauthorized
 from api.routes import agents, alerts, events, health, keys, kpis, offers, queues, tasks
 from api.settings import Settings, get_settings
@@ -41,12 +42,7 @@ async def _dispatchwise_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = exc.errors()
-    first = errors[0] if errors else {}
-    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or None
-    message = f"{where}: {first.get('msg', 'invalid input')}" if where else str(first.get("msg", "invalid input"))
-    cleaned = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in errors]
-    return _problem(422, "InvalidInput", message, field=where, errors=cleaned)
+    return JSONResponse(validation_problem(list(exc.errors())), status_code=422)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -99,6 +95,8 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
+    if settings.fast_path:
+        app.add_middleware(TaskCreateFastPath)
     for module in (tasks, agents, offers, queues, alerts, kpis, events, keys, health):
         app.include_router(module.router)
     for name in OPTIONAL_ROUTERS:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,20 +24,62 @@ Unit = Literal["%", "s", "count", ""]
 
 @dataclass(frozen=True, slots=True)
 class KpiRow:
-    """One KPI against its target. ``%`` values are fractions (0.82 shows as 82.0 %)."""
+    """One KPI against its target: at least ``minimum``, at most ``maximum``, or inside both (a band).
+    ``%`` values are fractions (0.82 shows as 82.0 %)."""
 
     name: str
     value: float | None
-    target: float | None = None
     unit: Unit = ""
-    higher_is_better: bool = True
+    minimum: float | None = None
+    maximum: float | None = None
 
     @property
     def met(self) -> bool | None:
-        """True/False when both value and target are known, None otherwise."""
-        if self.value is None or self.target is None or math.isnan(self.value):
+        """True/False when the value and a target are known, None otherwise."""
+        if self.value is None or math.isnan(self.value) or (self.minimum is None and self.maximum is None):
             return None
-        return self.value >= self.target if self.higher_is_better else self.value <= self.target
+        return (self.minimum is None or self.value >= self.minimum) and (
+            self.maximum is None or self.value <= self.maximum
+        )
+
+    @property
+    def target_text(self) -> str:
+        low, high = self.minimum, self.maximum
+        if low is not None and high is not None:
+            return f"{format_kpi_value(low, self.unit)} – {format_kpi_value(high, self.unit)}"
+        if low is not None:
+            return f"≥ {format_kpi_value(low, self.unit)}"
+        if high is not None:
+            return f"≤ {format_kpi_value(high, self.unit)}"
+        return "—"
+
+
+HEADLINE_KPIS: tuple[tuple[str, str, Unit], ...] = (
+    ("service_level", "Service level", "%"),
+    ("asa_s", "Average speed of answer", "s"),
+    ("abandonment_rate", "Abandonment", "%"),
+    ("occupancy", "Occupancy", "%"),
+)
+DEFAULT_TARGETS: dict[str, tuple[float | None, float | None]] = {
+    "service_level": (0.8, None),
+    "asa_s": (None, 60.0),
+    "abandonment_rate": (None, 0.05),
+    "occupancy": (0.75, 0.85),
+}
+"""(minimum, maximum) per KPI; the dashboard shows the same targets."""
+
+
+def kpi_rows(
+    kpis: Mapping[str, float | int | None],
+    targets: Mapping[str, tuple[float | None, float | None]] = DEFAULT_TARGETS,
+) -> list[KpiRow]:
+    """The four headline KPIs of a ``/v1/kpis`` body (or the same keys from a simulation) as report rows."""
+    rows = []
+    for key, label, unit in HEADLINE_KPIS:
+        value = kpis.get(key)
+        low, high = targets.get(key, (None, None))
+        rows.append(KpiRow(label, None if value is None else float(value), unit, low, high))
+    return rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +113,7 @@ body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:
 header{background:#18324f;color:#fff;padding:18px 32px}header h1{margin:0;font-size:22px}
 header p{margin:4px 0 0;opacity:.8}main{max-width:1180px;margin:0 auto;padding:24px 32px}
 section{background:#fff;border-radius:10px;box-shadow:0 1px 3px rgba(0,0,0,.08);padding:18px 22px;margin-bottom:22px}
-h2{font-size:17px;margin:0 0 12px}table{border-collapse:collapse;width:100%}
+h2{font-size:17px;margin:0 0 12px}table{border-collapse:collapse;width:100%;max-width:820px}
 th,td{text-align:left;padding:8px 10px;border-bottom:1px solid #e6eaf0}th{color:#5b6776;font-weight:600}
 td.num{text-align:right;font-variant-numeric:tabular-nums}.met{color:#17803d;font-weight:600}
 .missed{color:#c0392b;font-weight:600}.unknown{color:#8a94a3}
@@ -94,8 +136,7 @@ def render_report(
     for kpi in kpis:
         met = kpi.met
         status, css = ("met", "met") if met else ("missed", "missed") if met is False else ("no target", "unknown")
-        direction = "≥" if kpi.higher_is_better else "≤"
-        target = "—" if kpi.target is None else f"{direction} {format_kpi_value(kpi.target, kpi.unit)}"
+        target = kpi.target_text
         rows.append(
             f"<tr><td>{esc(kpi.name)}</td><td class=num>{esc(format_kpi_value(kpi.value, kpi.unit))}</td>"
             f"<td class=num>{esc(target)}</td><td class={css}>{status}</td></tr>"

@@ -1,7 +1,7 @@
 """Targets, improvement plans, proficiency previews and overdue-action alerts in Redis (keys ``dw:perf:*``).
 
-Also the edge adapter from the live service's audit stream (``dw:audit``) to the canonical event log
-of :mod:`dispatcher.scorecard`.
+Async (redis.asyncio), sharing the live service's client. Also the edge adapters from the live
+service's audit events and agent hashes to the canonical event log and agents of the pure core.
 
 Keys (prefix ``{p}`` = ``<key_prefix>:perf``)
 - ``{p}:target:{id}`` string, JSON target · ``{p}:targets`` set of target ids
@@ -18,13 +18,14 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
+import orjson
 import pandas as pd
-import redis
+from redis import asyncio as aioredis
 
-from dispatcher.domain import Agent, Quadrant
+from dispatcher.domain import Agent
 from dispatcher.errors import Conflict, InvalidInput, NotFound
 from dispatcher.feedback import ProficiencyChange, ProficiencyPreview
 from dispatcher.scorecard import EVENT_COLUMNS, EventKind
@@ -45,6 +46,38 @@ def _moment(value: Any, field: str) -> datetime:
     if parsed.tzinfo is None:
         raise InvalidInput("timestamp must be timezone-aware (give an offset or Z)", field=field)
     return parsed
+
+
+def parse_moment(value: str | None, field: str, *, end_of_day: bool = False) -> datetime | None:
+    """ISO timestamp with offset, or a plain date (start of day UTC, or end of day for deadlines)."""
+    if value is None or value == "":
+        return None
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            return datetime.combine(day, time(23, 59, 59) if end_of_day else time(0), tzinfo=UTC)
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidInput(f"not an ISO 8601 date or timestamp: {value!r}", field=field) from exc
+    if moment.tzinfo is None:
+        raise InvalidInput("timestamp must be timezone-aware (give an offset or Z)", field=field)
+    return moment
+
+
+def parse_pairs(text: str | None, field: str) -> dict[str, float]:
+    """``sla:0.3,fcr:0.2`` (or ``=``) -> {"sla": 0.3, "fcr": 0.2}."""
+    out: dict[str, float] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        name, sep, number = part.replace("=", ":").partition(":")
+        try:
+            if not sep:
+                raise ValueError(part)
+            out[name.strip()] = float(number)
+        except ValueError as exc:
+            raise InvalidInput(f"expected name:number pairs separated by commas, got {part!r}", field=field) from exc
+    return out
 
 
 def target_to_dict(target: Target) -> dict[str, Any]:
@@ -88,214 +121,202 @@ def change_to_dict(change: ProficiencyChange) -> dict[str, Any]:
 
 
 def change_from_dict(data: Mapping[str, Any]) -> ProficiencyChange:
-    values = {k: (math.nan if v is None else v) for k, v in data.items()}
+    values: dict[str, Any] = {k: (math.nan if v is None else v) for k, v in data.items()}
     return ProficiencyChange(**values)
 
 
 class PerfStore:
     """Performance-management records of one dispatchwise deployment."""
 
-    def __init__(self, client: redis.Redis, *, key_prefix: str = "dw") -> None:
+    def __init__(self, client: aioredis.Redis, *, key_prefix: str = "dw") -> None:
         self.client = client
         self.prefix = f"{key_prefix}:perf"
 
     def _key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
 
-    def next_id(self, kind: str) -> str:
-        return f"{kind}-{int(self.client.incr(self._key('seq')))}"
+    async def next_id(self, kind: str) -> str:
+        return f"{kind}-{int(await self.client.incr(self._key('seq')))}"
 
     # targets -------------------------------------------------------------------------------------
-    def create_target(self, target: Target) -> Target:
-        if not self.client.set(self._key("target", target.id), json.dumps(target_to_dict(target)), nx=True):
+    async def create_target(self, target: Target) -> Target:
+        if not await self.client.set(self._key("target", target.id), json.dumps(target_to_dict(target)), nx=True):
             raise Conflict(f"target {target.id!r} exists already", field="id")
-        self.client.sadd(self._key("targets"), target.id)
+        await self.client.sadd(self._key("targets"), target.id)
         return target
 
-    def replace_target(self, target: Target) -> Target:
-        self.get_target(target.id)
-        self.client.set(self._key("target", target.id), json.dumps(target_to_dict(target)))
+    async def replace_target(self, target: Target) -> Target:
+        await self.get_target(target.id)
+        await self.client.set(self._key("target", target.id), json.dumps(target_to_dict(target)))
         return target
 
-    def get_target(self, target_id: str) -> Target:
-        raw = self.client.get(self._key("target", target_id))
+    async def get_target(self, target_id: str) -> Target:
+        raw = await self.client.get(self._key("target", target_id))
         if raw is None:
             raise NotFound(f"no target {target_id!r}", field="target_id")
         return target_from_dict(json.loads(raw))
 
-    def list_targets(self) -> list[Target]:
-        ids = sorted(_decode(i) for i in self.client.smembers(self._key("targets")))
-        raws = self.client.mget([self._key("target", i) for i in ids]) if ids else []
+    async def list_targets(self) -> list[Target]:
+        ids = sorted(_decode(i) for i in await self.client.smembers(self._key("targets")))
+        raws = await self.client.mget([self._key("target", i) for i in ids]) if ids else []
         return [target_from_dict(json.loads(r)) for r in raws if r is not None]
 
-    def delete_target(self, target_id: str) -> None:
-        self.get_target(target_id)
-        using = [p.id for p in self.list_plans() if p.target_id == target_id]
+    async def delete_target(self, target_id: str) -> None:
+        await self.get_target(target_id)
+        using = [p.id for p in (await self.list_plans()) if p.target_id == target_id]
         if using:
             raise Conflict(f"target {target_id!r} still has plans {using}; delete them first", field="target_id")
-        self.client.delete(self._key("target", target_id))
-        self.client.srem(self._key("targets"), target_id)
+        await self.client.delete(self._key("target", target_id))
+        await self.client.srem(self._key("targets"), target_id)
 
     # plans ---------------------------------------------------------------------------------------
-    def create_plan(self, plan: ImprovementPlan) -> ImprovementPlan:
-        self.get_target(plan.target_id)
-        if not self.client.set(self._key("plan", plan.id), json.dumps(plan_to_dict(plan)), nx=True):
+    async def create_plan(self, plan: ImprovementPlan) -> ImprovementPlan:
+        await self.get_target(plan.target_id)
+        if not await self.client.set(self._key("plan", plan.id), json.dumps(plan_to_dict(plan)), nx=True):
             raise Conflict(f"plan {plan.id!r} exists already", field="id")
-        self.client.sadd(self._key("plans"), plan.id)
+        await self.client.sadd(self._key("plans"), plan.id)
         return plan
 
-    def replace_plan(self, plan: ImprovementPlan) -> ImprovementPlan:
-        self.get_plan(plan.id)
-        self.get_target(plan.target_id)
-        self.client.set(self._key("plan", plan.id), json.dumps(plan_to_dict(plan)))
+    async def replace_plan(self, plan: ImprovementPlan) -> ImprovementPlan:
+        await self.get_plan(plan.id)
+        await self.get_target(plan.target_id)
+        await self.client.set(self._key("plan", plan.id), json.dumps(plan_to_dict(plan)))
         return plan
 
-    def get_plan(self, plan_id: str) -> ImprovementPlan:
-        raw = self.client.get(self._key("plan", plan_id))
+    async def get_plan(self, plan_id: str) -> ImprovementPlan:
+        raw = await self.client.get(self._key("plan", plan_id))
         if raw is None:
             raise NotFound(f"no plan {plan_id!r}", field="plan_id")
         return plan_from_dict(json.loads(raw))
 
-    def list_plans(self) -> list[ImprovementPlan]:
-        ids = sorted(_decode(i) for i in self.client.smembers(self._key("plans")))
-        raws = self.client.mget([self._key("plan", i) for i in ids]) if ids else []
+    async def list_plans(self) -> list[ImprovementPlan]:
+        ids = sorted(_decode(i) for i in await self.client.smembers(self._key("plans")))
+        raws = await self.client.mget([self._key("plan", i) for i in ids]) if ids else []
         return [plan_from_dict(json.loads(r)) for r in raws if r is not None]
 
-    def delete_plan(self, plan_id: str) -> None:
-        self.get_plan(plan_id)
-        self.client.delete(self._key("plan", plan_id))
-        self.client.srem(self._key("plans"), plan_id)
+    async def delete_plan(self, plan_id: str) -> None:
+        await self.get_plan(plan_id)
+        await self.client.delete(self._key("plan", plan_id))
+        await self.client.srem(self._key("plans"), plan_id)
 
-    def complete_action(self, plan_id: str, action_id: str, at: datetime) -> ImprovementPlan:
-        plan = self.get_plan(plan_id).mark_done(action_id, at)
-        self.client.set(self._key("plan", plan_id), json.dumps(plan_to_dict(plan)))
-        self.client.delete(self._key("alert", plan_id, action_id))
-        self.client.zrem(self._key("alerts"), f"{plan_id}:{action_id}")
+    async def complete_action(self, plan_id: str, action_id: str, at: datetime) -> ImprovementPlan:
+        plan = (await self.get_plan(plan_id)).mark_done(action_id, at)
+        await self.client.set(self._key("plan", plan_id), json.dumps(plan_to_dict(plan)))
+        await self.client.delete(self._key("alert", plan_id, action_id))
+        await self.client.zrem(self._key("alerts"), f"{plan_id}:{action_id}")
         return plan
 
     # overdue-action alerts -----------------------------------------------------------------------
-    def raise_overdue_alerts(self, now: datetime) -> list[OverdueAlert]:
+    async def raise_overdue_alerts(self, now: datetime) -> list[OverdueAlert]:
         """Record an alert for each newly overdue open action (once per action); returns the new ones."""
         raised = []
-        for alert in overdue_actions(self.list_plans(), now=now):
+        for alert in overdue_actions((await self.list_plans()), now=now):
             member = f"{alert.plan_id}:{alert.action_id}"
             body = json.dumps({**asdict(alert), "due": _iso(alert.due), "raised_at": _iso(now)})
-            if self.client.set(self._key("alert", alert.plan_id, alert.action_id), body, nx=True):
-                self.client.zadd(self._key("alerts"), {member: int(now.timestamp() * 1000)})
+            if await self.client.set(self._key("alert", alert.plan_id, alert.action_id), body, nx=True):
+                await self.client.zadd(self._key("alerts"), {member: int(now.timestamp() * 1000)})
                 raised.append(alert)
         return raised
 
-    def list_alerts(self) -> list[dict[str, Any]]:
-        members = self.client.zrange(self._key("alerts"), 0, -1)
+    async def list_alerts(self) -> list[dict[str, Any]]:
+        members = await self.client.zrange(self._key("alerts"), 0, -1)
         keys = [self._key("alert", *_decode(m).split(":", 1)) for m in members]
-        return [json.loads(r) for r in (self.client.mget(keys) if keys else []) if r is not None]
+        return [json.loads(r) for r in (await self.client.mget(keys) if keys else []) if r is not None]
 
     # proficiency previews ------------------------------------------------------------------------
-    def save_preview(self, preview: ProficiencyPreview) -> str:
-        preview_id = self.next_id("preview")
+    async def save_preview(self, preview: ProficiencyPreview) -> str:
+        preview_id = await self.next_id("preview")
         body = {"changes": [change_to_dict(c) for c in preview.diff], "accepted_at": None}
-        self.client.set(self._key("preview", preview_id), json.dumps(body), ex=PREVIEW_TTL_S)
+        await self.client.set(self._key("preview", preview_id), json.dumps(body), ex=PREVIEW_TTL_S)
         return preview_id
 
-    def get_preview(self, preview_id: str) -> tuple[list[ProficiencyChange], str | None]:
-        raw = self.client.get(self._key("preview", preview_id))
+    async def get_preview(self, preview_id: str) -> tuple[list[ProficiencyChange], str | None]:
+        raw = await self.client.get(self._key("preview", preview_id))
         if raw is None:
             raise NotFound(f"no proficiency preview {preview_id!r} (unknown or expired)", field="preview_id")
         body = json.loads(raw)
         return [change_from_dict(c) for c in body["changes"]], body["accepted_at"]
 
-    def accept_preview(self, preview_id: str, agents: Iterable[Agent], now: datetime) -> list[ProficiencyChange]:
-        """Mark a preview accepted (once) and record the accepted skills of the agents it changes."""
-        changes, accepted_at = self.get_preview(preview_id)
-        if accepted_at is not None:
-            raise Conflict(f"preview {preview_id!r} was accepted at {accepted_at}", field="preview_id")
+    async def accept_preview(self, preview_id: str, agents: Iterable[Agent], now: datetime) -> None:
+        """Mark a preview accepted, atomically and once (Conflict the second time), and record the
+        accepted skills of the agents it changed."""
+        changes, _ = await self.get_preview(preview_id)
+        if not await self.client.set(self._key("preview", preview_id, "accepted"), _iso(now) or "", nx=True,
+                                     ex=PREVIEW_TTL_S):
+            raise Conflict(f"preview {preview_id!r} was accepted already", field="preview_id")
         body = {"changes": [change_to_dict(c) for c in changes], "accepted_at": _iso(now)}
-        with self.client.pipeline() as pipe:
+        touched = {c.agent_id for c in changes}
+        async with self.client.pipeline(transaction=True) as pipe:
             pipe.set(self._key("preview", preview_id), json.dumps(body), keepttl=True)
-            touched = {c.agent_id for c in changes}
             for agent in agents:
                 if agent.id in touched:
                     pipe.hset(self._key("proficiency"), agent.id, json.dumps(dict(agent.skills)))
-            pipe.execute()
-        return changes
+            await pipe.execute()
 
-    def accepted_proficiencies(self) -> dict[str, dict[str, int]]:
-        raw: Mapping[Any, Any] = self.client.hgetall(self._key("proficiency"))
+    async def accepted_proficiencies(self) -> dict[str, dict[str, int]]:
+        raw: Mapping[Any, Any] = await self.client.hgetall(self._key("proficiency"))
         return {_decode(agent): json.loads(skills) for agent, skills in raw.items()}
 
 
 # ---------------------------------------------------------------------------------------------------
-# Audit stream -> canonical event log
+# Live service -> pure core
 
-_FIELD_ALIASES: dict[str, tuple[str, ...]] = {
-    "task_id": ("task_id", "task"),
-    "event": ("event", "type", "kind"),
-    "queue": ("queue", "skill"),
-    "agent_id": ("agent_id", "agent"),
-    "response_due_at": ("response_due_at", "due_at"),
-    "satisfaction": ("satisfaction", "score"),
-}
+_CANONICAL = frozenset(k.value for k in EventKind)
 
 
-def _pick(fields: Mapping[str, str], column: str) -> str:
-    for name in _FIELD_ALIASES.get(column, (column,)):
-        value = fields.get(name)
-        if value not in (None, ""):
-            return str(value)
-    return ""
+def audit_events_to_frame(events: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Map the live service's audit events (``LiveQueue.audit_events`` views, oldest first) onto the
+    canonical event table; events the scorecard does not use (started, transferred, alerts) are dropped.
 
-
-def _timestamp(fields: Mapping[str, str], entry_id: str, *names: str) -> str:
-    for name in names:
-        value = fields.get(name)
-        if value not in (None, ""):
-            text = str(value)
-            if text.replace(".", "", 1).isdigit():  # epoch milliseconds
-                return datetime.fromtimestamp(float(text) / 1000, tz=UTC).isoformat()
-            return text
-    return datetime.fromtimestamp(int(entry_id.split("-")[0]) / 1000, tz=UTC).isoformat() if names[0] == "at" else ""
-
-
-def audit_entries_to_frame(entries: Iterable[tuple[str, Mapping[str, str]]]) -> pd.DataFrame:
-    """Map audit-stream entries (id, fields) onto the canonical event columns; other events are dropped.
-
-    Accepts ``at`` as ISO text or epoch ms (``at_ms``/``ts``; else the stream id's time), the quadrant
-    as ``quadrant`` or ``urgent``/``important`` flags, and handle time as ``handle_s`` or ``handle_ms``.
+    ``created`` carries ``data.quadrant`` and ``data.due_ms``; ``completed`` carries the outcome in
+    ``data`` (``resolution_code``, ``first_contact_resolved``, ``complaint``, optional ``handle_s``,
+    else the time since the task's last ``accepted``); ``satisfaction`` carries ``data.score``.
     """
-    known = {k.value for k in EventKind}
-    rows = []
-    for entry_id, fields in entries:
-        event = _pick(fields, "event").lower()
-        if event not in known:
+    rows: list[dict[str, str]] = []
+    queue_of: dict[str, str] = {}
+    last_accept: dict[str, int] = {}
+    for e in events:
+        kind = str(e.get("event", ""))
+        if kind not in _CANONICAL:
             continue
-        row = {c: _pick(fields, c) for c in EVENT_COLUMNS}
-        row["event"] = event
-        row["at"] = _timestamp(fields, entry_id, "at", "at_ms", "ts")
-        row["created_at"] = _timestamp(fields, entry_id, "created_at", "created_ms")
-        if not row["quadrant"] and event == EventKind.CREATED:
-            urgent = str(fields.get("urgent", "")).lower() in {"1", "true"}
-            important = str(fields.get("important", "")).lower() in {"1", "true"}
-            row["quadrant"] = Quadrant.from_flags(urgent, important).value
-        if not row["handle_s"] and fields.get("handle_ms"):
-            row["handle_s"] = str(float(fields["handle_ms"]) / 1000)
+        task_id, at_ms = str(e.get("task_id", "")), int(e.get("at_ms", 0))
+        raw_data = e.get("data")
+        data: Mapping[str, Any] = raw_data if isinstance(raw_data, dict) else {}
+        row = dict.fromkeys(EVENT_COLUMNS, "")
+        row.update(task_id=task_id, event=kind, at=_iso_ms(at_ms), agent_id=str(e.get("agent_id") or ""))
+        if kind == EventKind.CREATED:
+            queue_of[task_id] = str(e.get("skill", ""))
+            row["queue"] = queue_of[task_id]
+            row["quadrant"] = str(data.get("quadrant", ""))
+            if data.get("due_ms") is not None:
+                row["response_due_at"] = _iso_ms(int(data["due_ms"]))
+        elif kind == EventKind.ACCEPTED:
+            last_accept[task_id] = at_ms
+        elif kind == EventKind.COMPLETED:
+            handle = data.get("handle_s")
+            if handle is None:
+                handle = max(at_ms - last_accept.get(task_id, at_ms), 0) / 1000
+            row["handle_s"] = str(handle)
+            row["resolution_code"] = str(data.get("resolution_code") or "")
+            for flag in ("first_contact_resolved", "complaint"):
+                if data.get(flag) is not None:
+                    row[flag] = str(bool(data[flag])).lower()
+        elif kind == EventKind.SATISFACTION:
+            row["satisfaction"] = str(data.get("score", ""))
         rows.append(row)
     return pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
 
 
-def read_audit_stream(client: redis.Redis, *, key_prefix: str = "dw", count: int = 10_000) -> pd.DataFrame:
-    """The whole audit stream (``{key_prefix}:audit``) as a canonical event table, read in pages."""
-    key = f"{key_prefix}:audit"
-    entries: list[tuple[str, Mapping[str, str]]] = []
-    start = "-"
-    while True:
-        page = client.xrange(key, min=start, max="+", count=count)
-        if not page:
-            break
-        entries.extend((_decode(i), {_decode(k): _decode(v) for k, v in f.items()}) for i, f in page)
-        if len(page) < count:
-            break
-        start = "(" + _decode(page[-1][0])
-    return audit_entries_to_frame(entries)
+def _iso_ms(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
+
+
+def agent_from_hash(h: Mapping[str, str]) -> Agent:
+    """An :class:`Agent` from the live service's agent hash (skills and primary skills are JSON)."""
+    return Agent(id=h["id"], name=h.get("name", "") or h["id"], skills=orjson.loads(h.get("skills", "{}")),
+                 primary_skills=frozenset(orjson.loads(h.get("primary", "[]"))),
+                 capacity=int(h.get("capacity", "1") or 1), team=h.get("team", ""),
+                 supervisor=h.get("supervisor", ""))
 
 
 def _decode(value: Any) -> str:

@@ -11,6 +11,10 @@ Formats
   patience_s. ``roster_edits`` is a list of ``{agent, start, end}`` with ``HH:MM`` times on the first
   simulated day or ISO timestamps. A scenario named ``baseline`` is the reference; without one the
   unchanged inputs are added as ``baseline``.
+- history (contacts.csv of ``dispatchwise generate``): ``queue,created_at,handle_time_s,urgent,important,
+  abandoned``. Used to fit the lognormal handle-time shape, and with a replay day, replayed: the
+  contacts of that day (and the following ones, for a multi-day roster) arrive at the same local
+  times on the roster's days; abandoned contacts get a drawn handle time.
 - results.csv: ``scenario,kpi,mean,ci95_lo,ci95_hi,diff_vs_baseline,diff_ci95_lo,diff_ci95_hi,replications``.
 """
 
@@ -20,7 +24,7 @@ import math
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +33,9 @@ import pandas as pd
 import yaml
 
 from dispatcher.errors import DispatchwiseError, InvalidInput
-from dispatcher.simulation.model import Demand, SimulationConfig
+from dispatcher.simulation.arrivals import History, demand_from_history, fit_lognormal_sigma
+from dispatcher.simulation.model import Demand, SimulationConfig, staffing_from_roster
+from dispatcher.simulation.replicate import Study
 from dispatcher.simulation.scenarios import BASELINE, Scenario, ShiftEdit
 
 SIMULATION_KEYS = {
@@ -41,9 +47,14 @@ SCENARIO_KEYS = {
     "shrinkage", "patience_s",
 }
 EDIT_KEYS = {"agent", "start", "end"}
+FILE_KEY_OF_FIELD = {
+    "volume_multiplier": "volume", "aht_multiplier": "aht", "answer_within_s": "sl_target_s",
+    "mean_patience_s": "patience_s", "roster_edits": "roster_edits",
+}
 PLOT_KPIS = (
     ("service_level", "service level"), ("asa_s", "ASA (s)"), ("abandon_rate", "abandonment"),
-    ("occupancy", "occupancy"), ("sla_Q1", "Q1 SLA attainment"), ("backlog_end", "backlog at end"),
+    ("occupancy", "occupancy"), ("sla_Q1", "Q1 SLA attainment"),
+    ("occupancy_cv", "load spread across agents (CV, lower = fairer)"),
 )
 
 
@@ -126,6 +137,82 @@ def read_forecast(path: Path, start: datetime | None = None, end: datetime | Non
         raise InvalidInput(exc.message, file=str(path), field=exc.field) from exc
 
 
+HISTORY_COLUMNS = ("queue", "created_at", "handle_time_s", "urgent", "important", "abandoned")
+TRUE_WORDS = {"true", "1", "yes", "y", "t"}
+FALSE_WORDS = {"false", "0", "no", "n", "f", ""}
+
+
+def _read_history_frame(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        raise InvalidInput("file not found", file=str(path))
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"malformed CSV: {exc}", file=str(path)) from exc
+    missing = [c for c in HISTORY_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InvalidInput(f"missing columns {missing}; found {list(frame.columns)}", file=str(path), row=1)
+    created = pd.to_datetime(frame["created_at"], errors="coerce", utc=True, format="ISO8601")
+    if created.isna().any():
+        i = int(np.flatnonzero(created.isna().to_numpy())[0])
+        raise InvalidInput(f"not an ISO timestamp with offset: {frame['created_at'].iloc[i]!r}", file=str(path),
+                           row=i + 2, field="created_at")
+    handle = pd.to_numeric(frame["handle_time_s"], errors="coerce")
+    if handle.isna().any() or (handle < 0).any():
+        i = int(np.flatnonzero((handle.isna() | (handle < 0)).to_numpy())[0])
+        raise InvalidInput(f"handle_time_s must be a number >= 0, got {frame['handle_time_s'].iloc[i]!r}",
+                           file=str(path), row=i + 2, field="handle_time_s")
+    out = pd.DataFrame({"queue": frame["queue"].astype(str), "created_at": created, "handle_time_s": handle})
+    for column in ("urgent", "important", "abandoned"):
+        words = frame[column].str.strip().str.lower()
+        bad = ~words.isin(TRUE_WORDS | FALSE_WORDS)
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InvalidInput(f"{column} must be true or false, got {frame[column].iloc[i]!r}", file=str(path),
+                               row=i + 2, field=column)
+        out[column] = words.isin(TRUE_WORDS)
+    return out
+
+
+def history_handle_sigma(path: Path) -> float:
+    """Lognormal shape fitted to the recorded handle times of answered contacts."""
+    frame = _read_history_frame(path)
+    answered = frame[~frame["abandoned"]]
+    codes = pd.factorize(answered["queue"])[0].astype(np.int64)
+    try:
+        return fit_lognormal_sigma(answered["handle_time_s"].to_numpy(dtype=float), codes)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.message, file=str(path), field=exc.field) from exc
+
+
+def read_replay(
+    path: Path, replay_day: date, first_day: date, days: int, tz: Any, period_s: float = 900.0
+) -> tuple[History, Demand]:
+    """The contacts of ``days`` days from ``replay_day``, moved to the same local times from ``first_day``."""
+    frame = _read_history_frame(path)
+    local = frame["created_at"].dt.tz_convert(tz).dt.tz_localize(None)
+    replay_midnight = pd.Timestamp(replay_day)
+    keep = (local >= replay_midnight) & (local < replay_midnight + pd.Timedelta(days=days))
+    if not keep.any():
+        raise InvalidInput(f"no contacts on {replay_day} (the replay day)", file=str(path), field="created_at")
+    frame, local = frame[keep], local[keep]
+    moved = (local - replay_midnight + pd.Timestamp(first_day)).dt.tz_localize(
+        tz, ambiguous=np.zeros(len(local), dtype=bool), nonexistent="shift_forward"
+    )
+    start = datetime.combine(first_day, time(0), tzinfo=tz)
+    arrival = (moved - pd.Timestamp(start)).dt.total_seconds().to_numpy(dtype=float)
+    queues = tuple(str(q) for q in dict.fromkeys(frame["queue"]))
+    codes = np.asarray([queues.index(q) for q in frame["queue"]], dtype=np.int64)
+    handle = np.where(frame["abandoned"].to_numpy(), np.nan, frame["handle_time_s"].to_numpy(dtype=float))
+    order = np.argsort(arrival, kind="stable")
+    history = History(
+        arrival_s=arrival[order], queue=codes[order], handle_s=handle[order],
+        urgent=frame["urgent"].to_numpy(dtype=bool)[order], important=frame["important"].to_numpy(dtype=bool)[order],
+    )
+    periods = round(days * 86400 / period_s)
+    return history, demand_from_history(history, queues, start, period_s, periods)
+
+
 @dataclass(frozen=True, slots=True)
 class ScenarioFile:
     config: SimulationConfig
@@ -152,7 +239,7 @@ def _load_mapping(path: Path) -> Mapping[str, Any]:
     return data
 
 
-def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str, path: Path) -> None:
+def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str, path: Path | str) -> None:
     if not isinstance(table, Mapping):
         raise InvalidInput(f"{where} must be a table/mapping, got {table!r}", file=str(path), field=where)
     unknown = sorted(set(table) - allowed)
@@ -164,7 +251,7 @@ def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str, path: P
         )
 
 
-def _number(value: Any, key: str, where: str, path: Path) -> float:
+def _number(value: Any, key: str, where: str, path: Path | str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise InvalidInput(f"{key} must be a number, got {value!r}", file=str(path), field=f"{where}.{key}")
     if value < 0:
@@ -172,7 +259,7 @@ def _number(value: Any, key: str, where: str, path: Path) -> float:
     return float(value)
 
 
-def _moment(value: Any, day_start: datetime, key: str, where: str, path: Path) -> float:
+def _moment(value: Any, day_start: datetime, key: str, where: str, path: Path | str) -> float:
     text = str(value)
     try:
         if len(text) <= 5 and ":" in text:
@@ -193,7 +280,13 @@ def _moment(value: Any, day_start: datetime, key: str, where: str, path: Path) -
 
 def read_scenarios(path: Path, demand: Demand, base: SimulationConfig | None = None) -> ScenarioFile:
     """Parse a scenario file against the demand it will run on (roster-edit times are relative to it)."""
-    data = _load_mapping(path)
+    return parse_scenarios(_load_mapping(path), demand, base, path)
+
+
+def parse_scenarios(
+    data: Mapping[str, Any], demand: Demand, base: SimulationConfig | None, path: Path | str
+) -> ScenarioFile:
+    """The scenario file's structure from any mapping (a parsed file or a JSON body named ``path``)."""
     _check_keys(data, {"simulation", "scenarios"}, "top level", path)
     settings = data.get("simulation", {})
     _check_keys(settings, SIMULATION_KEYS, "simulation", path)
@@ -246,7 +339,10 @@ def read_scenarios(path: Path, demand: Demand, base: SimulationConfig | None = N
                 mean_patience_s=optional.get("patience_s"),
             ))
         except DispatchwiseError as exc:
-            raise InvalidInput(exc.message, file=str(path), field=f"{where}.{exc.field}") from exc
+            if exc.file is not None:
+                raise
+            key = FILE_KEY_OF_FIELD.get(exc.field or "", exc.field)
+            raise InvalidInput(exc.message, file=str(path), field=f"{where}.{key}") from exc
     names = [s.name for s in scenarios]
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate is not None:
@@ -256,7 +352,7 @@ def read_scenarios(path: Path, demand: Demand, base: SimulationConfig | None = N
     return ScenarioFile(config, (baseline[0] if baseline else BASELINE, *others))
 
 
-def check_agents_known(scenarios: Sequence[Scenario], agent_ids: Sequence[str], path: Path) -> None:
+def check_agents_known(scenarios: Sequence[Scenario], agent_ids: Sequence[str], path: Path | str) -> None:
     known = set(agent_ids)
     for s in scenarios:
         for agent_id in [*s.absentees, *(e.agent_id for e in s.roster_edits)]:
@@ -294,3 +390,70 @@ def plot_comparison(path: Path, results: pd.DataFrame, title: str = "what-if sce
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def load_study(
+    *,
+    forecast: Path | None,
+    roster: Path,
+    agents: Path,
+    scenarios: Path | Mapping[str, Any] | None = None,
+    replications: int = 20,
+    seed: int = 1,
+    routing: str | None = None,
+    scenarios_source: str = "scenarios",
+    history: Path | None = None,
+    replay_day: date | None = None,
+) -> Study:
+    """Everything ``simulate`` needs, from files: the roster's days of the forecast (or of a replayed
+    history), staffing, scenarios; a history also fits the lognormal handle-time shape."""
+    from api.files import read_agents
+    from api.roster_files import read_roster
+
+    if replications < 1:
+        raise InvalidInput(f"must be >= 1, got {replications}", field="replications")
+    team = read_agents(agents)
+    plan = read_roster(roster, team)
+    if not plan.shifts:
+        raise InvalidInput("the roster has no shifts", file=str(roster))
+    tz = plan.shifts[0].start.tzinfo
+    first_day = min(s.start.astimezone(tz).date() for s in plan.shifts)
+    last_day = max(s.end.astimezone(tz).date() for s in plan.shifts)
+    begin = datetime.combine(first_day, time(0), tzinfo=tz)
+    end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=tz)
+    replay: History | None = None
+    if replay_day is not None:
+        if history is None:
+            raise InvalidInput("a replay day needs a history file", field="--history")
+        replay, demand = read_replay(history, replay_day, first_day, (last_day - first_day).days + 1, tz)
+    elif forecast is None:
+        raise InvalidInput("give a forecast, or a history file and a replay day", field="--forecast")
+    else:
+        demand = read_forecast(forecast, begin, end)
+    skilled = {q for a in team for q in a.skills}
+    uncovered = [q for q in demand.queues if q not in skilled]
+    if uncovered:
+        raise InvalidInput(f"no agent has the skill of forecast queues {uncovered}", file=str(agents),
+                           field="skills")
+    staffing = staffing_from_roster(plan, team, demand.queues, demand.start)
+    settings: dict[str, Any] = {}
+    if routing is not None:
+        settings["routing"] = routing
+    if history is not None:
+        settings["handle_sigma"] = history_handle_sigma(history)
+    try:
+        base = SimulationConfig(**settings)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.message, field=exc.field) from exc
+    if scenarios is None:
+        spec = ScenarioFile(base, (BASELINE,))
+    elif isinstance(scenarios, Path):
+        spec = read_scenarios(scenarios, demand, base)
+        check_agents_known(spec.scenarios, staffing.agent_ids, scenarios)
+    else:
+        spec = parse_scenarios(scenarios, demand, base, scenarios_source)
+        check_agents_known(spec.scenarios, staffing.agent_ids, scenarios_source)
+    config = spec.config if routing is None else SimulationConfig(
+        **{**{f.name: getattr(spec.config, f.name) for f in fields(spec.config)}, "routing": routing}
+    )
+    return Study(demand, staffing, config, spec.scenarios, replications=replications, seed=seed, history=replay)

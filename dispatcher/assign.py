@@ -12,6 +12,7 @@ This is exact in one flow: each served task of layer ``l`` gets a bonus ``G * (L
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,8 +28,6 @@ _COST_BUDGET = 2**62
 """OR-Tools scales costs by (nodes + 1) internally; costs times that must stay inside int64."""
 _MAX_SCORE_UNITS = 2**30
 """Finest integer resolution of scores: the largest score maps to at most this many units."""
-_GRID_BITS = (0, 4, 10, 16)
-"""Binary grids tried for exact integer scaling (whole numbers, 1/16, 1/1024, 1/65536)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,23 +131,19 @@ def _validate(
 def _integer_gains(score: FloatArray, n_units: int) -> IntArray:
     """Scores as positive int64 gains.
 
-    Scores on a binary grid (multiples of 2**-k, e.g. whole numbers or policy terms quantised to
-    1/1024) are scaled by 2**k exactly, so sums stay exact and equal profiles stay equal; other scores
-    are rounded after scaling by the power of two that maps the largest to at most ``n_units``.
+    Scores are scaled by the largest power of two that maps the largest to at most ``n_units``. Scores
+    on a binary grid (whole numbers, policy terms quantised to 1/1024, ...) become integers exactly,
+    so sums and equal profiles stay exact; other scores are rounded to that resolution.
     """
     if score.size == 0:
         return np.zeros(0, dtype=np.int64)
     top = float(score.max())
-    for bits in _GRID_BITS:
-        scale = float(2**bits)
-        if top * scale > n_units:
-            break
-        scaled = score * scale
-        if bool(np.all(scaled == np.floor(scaled))):
-            exact: IntArray = scaled.astype(np.int64)
-            return exact
     scale = float(2.0 ** np.floor(np.log2(n_units / top)))
-    gains: IntArray = np.maximum(np.round(score * scale), 1).astype(np.int64)
+    scaled = score * scale
+    if bool(np.all(scaled == np.floor(scaled))):
+        exact: IntArray = scaled.astype(np.int64)
+        return exact
+    gains: IntArray = np.maximum(np.round(scaled), 1).astype(np.int64)
     return gains
 
 
@@ -213,6 +208,10 @@ def _solve_flow(
     return smcf, np.asarray(arcs, dtype=np.int64)
 
 
+def _subset(p: _Pairs, arcs: IntArray) -> _Pairs:
+    return _Pairs(p.task[arcs], p.agent[arcs], p.score[arcs], p.gain[arcs], p.capacity, p.n_tasks, p.layer_bonus)
+
+
 def _solve_plain(p: _Pairs) -> ArrayAssignment:
     """One min-cost flow on all eligible arcs: source -> task -> agent -> sink, plus a bypass arc."""
     n_agents = len(p.capacity)
@@ -234,18 +233,30 @@ def _solve_plain(p: _Pairs) -> ArrayAssignment:
     return _result(p, chosen)
 
 
+def _best_arc_per_task(p: _Pairs) -> IntArray:
+    """Index of each task's best arc (highest gain, then lowest agent index)."""
+    order = np.lexsort((p.agent, -p.gain, p.task))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = p.task[order[1:]] != p.task[order[:-1]]
+    best: IntArray = order[first].astype(np.int64)
+    return best
+
+
 def _fast_path(p: _Pairs) -> ArrayAssignment | None:
-    """Trivial instances: no arcs, or no contention (every agent can take all its eligible tasks)."""
+    """Trivial instances: no arcs; no contention (every agent can take all its eligible tasks: each
+    task takes its best agent); or a single agent (it takes its best tasks)."""
+    chosen = np.zeros(len(p.task), dtype=bool)
     if len(p.task) == 0:
-        return _result(p, np.zeros(0, dtype=bool))
+        return _result(p, chosen)
     demand = np.bincount(p.agent, minlength=len(p.capacity))
     if np.all(demand <= p.capacity):
-        # Each task simply takes its best agent (highest gain, then lowest agent index).
-        order = np.lexsort((p.agent, -p.gain, p.task))
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = p.task[order[1:]] != p.task[order[:-1]]
-        chosen = np.zeros(len(p.task), dtype=bool)
-        chosen[order[first]] = True
+        chosen[_best_arc_per_task(p)] = True
+        return _result(p, chosen)
+    if np.count_nonzero(demand) == 1:
+        best = _best_arc_per_task(p)
+        value = p.gain[best] + (p.layer_bonus[p.task[best]] if p.layer_bonus is not None else 0)
+        room = int(p.capacity[p.agent[0]])
+        chosen[best[np.lexsort((p.task[best], -value))[:room]]] = True
         return _result(p, chosen)
     return None
 
@@ -261,89 +272,131 @@ def _hash_keys(n: int, salt: int) -> NDArray[np.uint64]:
     return keys | np.uint64(1)
 
 
-def _first_of_each(sorted_ids: IntArray) -> NDArray[np.bool_]:
-    first = np.ones(len(sorted_ids), dtype=bool)
-    first[1:] = sorted_ids[1:] != sorted_ids[:-1]
-    return first
-
-
 @dataclass(frozen=True, slots=True)
-class _Classes:
-    """Tasks grouped into classes: same eligible agents and gain(t, a) = base[t] + offset[class, a]."""
+class _Layout:
+    """The arcs in task-major order (agents ascending within a task), with per-task offsets."""
 
-    task: IntArray  # task ids that have at least one arc
-    start: IntArray  # first arc (in task-major order) of each of those tasks
-    klass: IntArray  # class of each of those tasks
-    rep_start: IntArray  # first arc of the representative task of each class
-    degree: IntArray  # number of eligible agents of each class
+    order: IntArray | None  # task-major position -> original arc index; None when already in order
+    task: IntArray
+    agent: IntArray
+    gain: IntArray
+    used: IntArray  # tasks with at least one arc, ascending
+    start: IntArray  # first arc of each used task
+    degree: IntArray  # arcs of each used task
+    blocks: list[tuple[int, int, int, int]]  # whole-task blocks: (first, end) used task, (first, end) arc
 
+    def original(self, arcs: IntArray) -> IntArray:
+        return arcs if self.order is None else self.order[arcs]
 
-def _task_major(p: _Pairs) -> IntArray | None:
-    """Arc order that is task-major with agents strictly ascending within a task, or None if two
-    arcs repeat a (task, agent) pair (the plain solver handles parallel arcs)."""
-    if len(p.task) < 2:
-        return np.arange(len(p.task), dtype=np.int64)
-    dt = p.task[1:] - p.task[:-1]
-    da = p.agent[1:] - p.agent[:-1]
-    if bool(np.all((dt > 0) | ((dt == 0) & (da > 0)))):
-        return np.arange(len(p.task), dtype=np.int64)
-    order = np.lexsort((p.agent, p.task)).astype(np.int64)
-    t, a = p.task[order], p.agent[order]
-    if bool(np.any((t[1:] == t[:-1]) & (a[1:] == a[:-1]))):
-        return None
-    return order
+    def rows_and_columns(self, lo: int, hi: int, arc_lo: int, arc_hi: int) -> tuple[IntArray, IntArray]:
+        """For the arcs of one block: the task row (block-relative) and the column within the task."""
+        first = self.start[lo:hi] - arc_lo
+        row = np.repeat(np.arange(hi - lo, dtype=np.int64), self.degree[lo:hi])
+        return row, np.arange(arc_hi - arc_lo, dtype=np.int64) - first[row]
 
 
-def _find_classes(task: IntArray, agent: IntArray, gain: IntArray, n_agents: int) -> _Classes | None:
-    """Group tasks by eligible-agent set and score profile (hash, then exact check; None on a hash
-    collision so the caller can fall back)."""
+_SMALL = 2048
+"""Below this many arcs the plain graph is solved directly (structure detection would cost more)."""
+_BLOCK = 1 << 17
+"""Arcs per block in the per-arc passes: temporaries stay small and in cache."""
+
+
+def _layout(p: _Pairs) -> _Layout | None:
+    """Task-major view of the arcs; None if two arcs repeat a (task, agent) pair (the plain solver
+    handles such parallel arcs)."""
+    n = len(p.task)
+    width = max(len(p.capacity), 1)
+    in_order = True
+    for lo in range(0, max(n - 1, 0), _BLOCK):
+        hi = min(n, lo + _BLOCK + 1)
+        key = p.task[lo:hi] * width + p.agent[lo:hi]
+        if not bool(np.all(key[1:] > key[:-1])):
+            in_order = False
+            break
+    order: IntArray | None = None
+    task, agent, gain = p.task, p.agent, p.gain
+    if not in_order:
+        order = np.lexsort((p.agent, p.task)).astype(np.int64)
+        task, agent, gain = p.task[order], p.agent[order], p.gain[order]
+        if bool(np.any((task[1:] == task[:-1]) & (agent[1:] == agent[:-1]))):
+            return None
     degree_all = np.bincount(task)
     used = np.flatnonzero(degree_all).astype(np.int64)
     degree = degree_all[used]
     start = np.zeros(len(used), dtype=np.int64)
     np.cumsum(degree[:-1], out=start[1:])
-    row = np.repeat(np.arange(len(used), dtype=np.int64), degree)  # arc -> task row
-    col = np.arange(len(task), dtype=np.int64) - start[row]  # position of the arc within its task
-    # Same agent set: hash of the agents (the order within a task is ascending, so columns align).
+    cuts = np.unique(np.searchsorted(start, np.arange(0, n, _BLOCK), side="left"))
+    bounds = [*cuts.tolist(), len(start)]
+    arc_at = [*start.tolist(), n]
+    blocks = [(lo, hi, arc_at[lo], arc_at[hi]) for lo, hi in itertools.pairwise(bounds) if hi > lo]
+    return _Layout(order, task, agent, gain, used, start, degree, blocks)
+
+
+def _task_hashes(lay: _Layout, n_agents: int) -> tuple[NDArray[np.uint64], NDArray[np.uint64]]:
+    """Per used task: a hash of its agent set, and a hash of its score profile (gains minus the gain
+    on its first agent, by column). Equal hashes are candidates only; callers verify exactly."""
     agent_keys = _hash_keys(n_agents, 0)
-    signature = np.add.reduceat(agent_keys[agent], start) + degree.astype(np.uint64) * np.uint64(0x9E3779B9)
-    # Same profile: gain minus the gain on the first agent, hashed by column.
-    offset = gain - gain[start][row]
-    col_keys = _hash_keys(int(degree.max()), 1)
-    profile = np.add.reduceat(offset.astype(np.uint64) * col_keys[col], start)
-    pair = np.stack([signature, profile], axis=1)
-    _, rep_row, klass = np.unique(pair, axis=0, return_index=True, return_inverse=True)
-    klass = klass.reshape(-1).astype(np.int64)
-    rep_row = rep_row.astype(np.int64)
-    # Exact check: every arc matches its class representative's arc in the same column.
-    if not bool(np.all(degree == degree[rep_row][klass])):
-        return None
-    ref = start[rep_row][klass][row] + col
-    if not (bool(np.all(agent[ref] == agent)) and bool(np.all(offset[ref] == offset))):
-        return None
-    return _Classes(used, start, klass, start[rep_row], degree[rep_row])
+    col_keys = _hash_keys(int(lay.degree.max()), 1)
+    signature = np.empty(len(lay.used), dtype=np.uint64)
+    profile = np.empty(len(lay.used), dtype=np.uint64)
+    for lo, hi, arc_lo, arc_hi in lay.blocks:
+        row, col = lay.rows_and_columns(lo, hi, arc_lo, arc_hi)
+        first = lay.start[lo:hi] - arc_lo
+        gains = lay.gain[arc_lo:arc_hi]
+        signature[lo:hi] = np.add.reduceat(agent_keys[lay.agent[arc_lo:arc_hi]], first)
+        offset = (gains - gains[first][row]).astype(np.uint64)
+        profile[lo:hi] = np.add.reduceat(offset * col_keys[col], first)
+    signature += lay.degree.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    return signature, profile
 
 
-def _solve_classes(p: _Pairs) -> ArrayAssignment | None:
+@dataclass(frozen=True, slots=True)
+class _Classes:
+    """Used tasks grouped into classes: same eligible agents and gain(t, a) = base[t] + offset[class, a]."""
+
+    klass: IntArray  # class of each used task
+    rep_start: IntArray  # first arc of the representative task of each class
+    degree: IntArray  # number of eligible agents of each class
+
+
+def _group(keys: NDArray[np.uint64]) -> tuple[IntArray, IntArray]:
+    """(representative row of each group, group of each row) for equal rows of ``keys``."""
+    _, rep_row, group = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    return rep_row.astype(np.int64), group.reshape(-1).astype(np.int64)
+
+
+def _classes(lay: _Layout, signature: NDArray[np.uint64], profile: NDArray[np.uint64]) -> _Classes | None:
+    """Classes of interchangeable tasks, checked arc by arc against the representative (None on a hash
+    collision, so the caller falls back)."""
+    rep_row, klass = _group(np.stack([signature, profile], axis=1))
+    if not bool(np.all(lay.degree == lay.degree[rep_row][klass])):
+        return None
+    rep_first = lay.start[rep_row][klass]
+    rep_base = lay.gain[rep_first]
+    for lo, hi, arc_lo, arc_hi in lay.blocks:
+        row, col = lay.rows_and_columns(lo, hi, arc_lo, arc_hi)
+        ref = rep_first[lo:hi][row] + col
+        gains = lay.gain[arc_lo:arc_hi]
+        first = lay.start[lo:hi] - arc_lo
+        if not bool(np.all(lay.agent[ref] == lay.agent[arc_lo:arc_hi])):
+            return None
+        if not bool(np.all(lay.gain[ref] - rep_base[lo:hi][row] == gains - gains[first][row])):
+            return None
+    return _Classes(klass, lay.start[rep_row], lay.degree[rep_row])
+
+
+def _solve_classes(p: _Pairs, lay: _Layout, classes: _Classes) -> ArrayAssignment:
     """Exact min-cost flow on task classes instead of tasks.
 
     Within a class every task has the same eligible agents and gain(t, a) = base[t] + offset[a], so
     which tasks of a class are served only matters through base[t]: the class gets one unit arc per
-    task (cost -base, best first) and one arc per agent (cost -offset). A class never needs more
-    units than the capacity of its agents, so only its top tasks get unit arcs (swapping a served
-    lower task for an unserved top one on the same agent never loses). Returns None when the
-    pairs repeat a (task, agent) or hashing collides (caller falls back to the plain graph).
+    task (cost -base) and one arc per agent (cost -offset). A class never needs more units than the
+    capacity of its agents, so only its top tasks get unit arcs (swapping a served lower task for an
+    unserved top one on the same agent never loses).
     """
-    order = _task_major(p)
-    if order is None:
-        return None
-    task, agent, gain = p.task[order], p.agent[order], p.gain[order]
-    classes = _find_classes(task, agent, gain, len(p.capacity))
-    if classes is None:
-        return None
     n_classes = len(classes.rep_start)
-    bonus = p.layer_bonus[classes.task] if p.layer_bonus is not None else 0
-    value = gain[classes.start] + bonus  # base gain of each task (layer bonus included)
+    bonus = p.layer_bonus[lay.used] if p.layer_bonus is not None else 0
+    value = lay.gain[lay.start] + bonus  # base gain of each used task (layer bonus included)
 
     # Class -> agent arcs: the representative's arcs.
     class_of_arc = np.repeat(np.arange(n_classes, dtype=np.int64), classes.degree)
@@ -351,18 +404,18 @@ def _solve_classes(p: _Pairs) -> ArrayAssignment | None:
     np.cumsum(classes.degree[:-1], out=arc_start[1:])
     arc_col = np.arange(len(class_of_arc), dtype=np.int64) - arc_start[class_of_arc]
     rep_arc = classes.rep_start[class_of_arc] + arc_col
-    arc_agent = agent[rep_arc]
-    arc_offset = gain[rep_arc] - gain[classes.rep_start][class_of_arc]
+    arc_agent = lay.agent[rep_arc]
+    arc_offset = lay.gain[rep_arc] - lay.gain[classes.rep_start][class_of_arc]
     reach = np.add.reduceat(p.capacity[arc_agent], arc_start)  # capacity of each class's agents
 
     # Unit arcs: the top min(size, reach) tasks of each class by value (ties: lower task id).
-    by_class = np.lexsort((classes.task, -value, classes.klass)).astype(np.int64)
+    by_class = np.lexsort((lay.used, -value, classes.klass)).astype(np.int64)
     sorted_class = classes.klass[by_class]
     size = np.bincount(classes.klass, minlength=n_classes)
     class_start = np.zeros(n_classes, dtype=np.int64)
     np.cumsum(size[:-1], out=class_start[1:])
     rank = np.arange(len(by_class), dtype=np.int64) - class_start[sorted_class]
-    units = by_class[rank < reach[sorted_class]]  # rows into classes.task, grouped by class
+    units = by_class[rank < reach[sorted_class]]  # used-task rows, grouped by class
     unit_class = classes.klass[units]
     n_units = len(units)
     unit_count = np.bincount(unit_class, minlength=n_classes)
@@ -386,12 +439,47 @@ def _solve_classes(p: _Pairs) -> ArrayAssignment | None:
     arc_flow = np.asarray(smcf.flows(arcs[n_units : n_units + len(class_of_arc)].astype(np.int32)))
 
     # Hand each class's served tasks to its agents: served units and agent slots, both in class order.
-    served = units[unit_flow]  # grouped by class (units are)
-    slot_arc = np.repeat(np.arange(len(class_of_arc), dtype=np.int64), arc_flow)  # class order too
-    arc_of_pair = classes.start[served] + arc_col[slot_arc]
+    served = units[unit_flow]
+    slot_arc = np.repeat(np.arange(len(class_of_arc), dtype=np.int64), arc_flow)
     chosen = np.zeros(len(p.task), dtype=bool)
-    chosen[order[arc_of_pair]] = True
+    chosen[lay.original(lay.start[served] + arc_col[slot_arc])] = True
     return _result(p, chosen)
+
+
+def _prune_columns(p: _Pairs, lay: _Layout, signature: NDArray[np.uint64]) -> IntArray | None:
+    """Arcs (original indices) worth keeping, or None when nothing can be pruned.
+
+    Tasks with the same eligible agents form a group; a group can have at most C of its tasks served,
+    C = capacity of its agents. So agent ``a`` only needs its best C arcs into the group: if it served
+    a task outside them, one of those C would be unserved and swapping on ``a`` never loses.
+    """
+    rep_row, group = _group(signature)
+    bonus = p.layer_bonus[lay.used] if p.layer_bonus is not None else np.zeros(len(lay.used), np.int64)
+    members = np.argsort(group, kind="stable")
+    bounds = np.searchsorted(group[members], np.arange(len(rep_row) + 1))
+    keep_parts: list[IntArray] = []
+    pruned = False
+    for g in range(len(rep_row)):
+        rows = members[bounds[g] : bounds[g + 1]]
+        width = int(lay.degree[rep_row[g]])
+        arcs = lay.start[rows][:, None] + np.arange(width)[None, :]
+        if not bool(np.all(lay.degree[rows] == width)):
+            return None
+        agents = lay.agent[arcs]
+        if not bool(np.all(agents == agents[0])):
+            return None  # hash collision: different agent sets
+        reach = int(p.capacity[agents[0]].sum())
+        if len(rows) <= reach:
+            keep_parts.append(arcs.reshape(-1))
+            continue
+        values = (lay.gain[arcs] + bonus[rows][:, None]).T  # (agents, tasks)
+        kth = np.partition(values, len(rows) - reach, axis=1)[:, len(rows) - reach]
+        keep_parts.append(arcs.T[values >= kth[:, None]])
+        pruned = True
+    if not pruned:
+        return None
+    kept = np.sort(np.concatenate(keep_parts))
+    return lay.original(kept)
 
 
 def assign_arrays(
@@ -413,8 +501,18 @@ def assign_arrays(
     quick = _fast_path(p)
     if quick is not None:
         return quick
-    structured = _solve_classes(p)
-    return structured if structured is not None else _solve_plain(p)
+    if len(p.task) < _SMALL:
+        return _solve_plain(p)
+    lay = _layout(p)
+    if lay is None:
+        return _solve_plain(p)
+    signature, profile = _task_hashes(lay, len(p.capacity))
+    if len(np.unique(np.stack([signature, profile], axis=1), axis=0)) <= len(lay.used) // 2:
+        classes = _classes(lay, signature, profile)
+        if classes is not None:
+            return _solve_classes(p, lay, classes)
+    kept = _prune_columns(p, lay, signature)
+    return _solve_plain(p) if kept is None else _solve_plain(_subset(p, kept))
 
 
 def assign_arrays_plain(

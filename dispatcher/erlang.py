@@ -37,7 +37,7 @@ def _check_finite_nonnegative(values: FloatArray, name: str) -> None:
     if bad.any():
         index = int(np.flatnonzero(bad)[0])
         raise InvalidInput(
-            f"{name} must be a finite number >= 0, got {values.flat[index]!r} at period {index}", field=name
+            f"{name} must be a finite number >= 0, got {float(values.flat[index])!r} at period {index}", field=name
         )
 
 
@@ -64,7 +64,8 @@ def offered_traffic(rate_per_s: ArrayLike, aht_s: ArrayLike) -> FloatArray:
     if aht_bad.any():
         index = int(np.flatnonzero(aht_bad)[0])
         raise InvalidInput(
-            f"aht_s must be a finite number > 0 where there is demand, got {aht.flat[index]!r} at period {index}",
+            f"aht_s must be a finite number > 0 where there is demand, got {float(aht.flat[index])!r} "
+            f"at period {index}",
             field="aht_s",
         )
     return np.where(demand, rate * np.where(demand, aht, 1.0), 0.0)
@@ -84,8 +85,26 @@ def erlang_b(agents: ArrayLike, traffic: ArrayLike) -> FloatArray:
     if calc.any():
         nn, aa = n[calc], a[calc]
         log_pmf = nn * np.log(aa) - aa - special.gammaln(nn + 1.0)
-        out[calc] = np.exp(log_pmf) / _f(special.gammaincc(nn + 1.0, aa))
+        cdf = _f(special.gammaincc(nn + 1.0, aa))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = np.exp(log_pmf) / cdf
+        far = ~(cdf > 1e-280)  # far fewer agents than Erlangs: the cdf underflows
+        if far.any():
+            values[far] = _erlang_b_overloaded(nn[far], aa[far])
+        out[calc] = values
     return out
+
+
+def _erlang_b_overloaded(n: FloatArray, a: FloatArray) -> FloatArray:
+    """1/B = sum_j n!/((n-j)! a^j), summed directly; converges fast because n is well below a."""
+    total = np.ones_like(n)
+    term = np.ones_like(n)
+    for j in range(1, int(n.max()) + 1):
+        term = term * np.maximum(n - j + 1.0, 0.0) / a
+        total += term
+        if not (term > 1e-17 * total).any():
+            break
+    return _f(1.0 / total)
 
 
 def _erlang_c_from_b(n: FloatArray, a: FloatArray, b: FloatArray) -> FloatArray:
@@ -208,7 +227,7 @@ def _required_erlang_c(a: FloatArray, aht: FloatArray, target_sl: float, answer_
     while todo.size:
         aa, st = a[todo], start[todo]
         meets, b_last = _erlang_c_window(st, aa, tau[todo], aht[todo], b_start, target_sl, max_asa_s)
-        found = meets.any(axis=1)
+        found: npt.NDArray[np.bool_] = np.asarray(meets.any(axis=1), dtype=bool)
         first = np.argmax(meets, axis=1)
         below_unknown = meets[:, 0] & (st > n_min[todo])
         done = found & ~below_unknown
@@ -322,10 +341,11 @@ def _erlang_a_core(
     x = n * r
     y = a * r
     log_big_a, p_xy = _log_palm_a(x, y)
-    big_a = np.exp(log_big_a)
-    p_wait = big_a * b / (1.0 + (big_a - 1.0) * b)
+    inv_big_a = np.exp(-log_big_a)  # A >= 1 may overflow when badly understaffed; 1/A never does
+    with np.errstate(divide="ignore", over="ignore"):
+        p_wait = 1.0 / (1.0 + (1.0 - b) * inv_big_a / b)  # A·B / (1 + (A - 1)·B)
     rho = a / n
-    p_ab_given_wait = np.clip(1.0 / (rho * big_a) + 1.0 - 1.0 / rho, 0.0, 1.0)
+    p_ab_given_wait = np.clip(inv_big_a / rho + 1.0 - 1.0 / rho, 0.0, 1.0)
     p_ab = p_wait * p_ab_given_wait
     shrink = np.exp(-answer_within_s / patience)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -351,7 +371,7 @@ def _patience_array(patience_s: ArrayLike, shape: tuple[int, ...]) -> FloatArray
     bad = ~(np.isfinite(patience) & (patience > 0))
     if bad.any():
         index = int(np.flatnonzero(bad)[0])
-        raise InvalidInput(f"patience must be > 0 seconds, got {patience.flat[index]!r}", field="patience_s")
+        raise InvalidInput(f"patience must be > 0 seconds, got {float(patience.flat[index])!r}", field="patience_s")
     return patience
 
 
@@ -488,29 +508,22 @@ def _erlang_a_guess(a: FloatArray, aht: FloatArray, patience: FloatArray, target
     lo = np.full(rr.shape, -9.0)
     hi = np.full(rr.shape, 12.0)
     ones = np.ones(rr.shape)
-    for _ in range(18):
+    for _ in range(14):
         mid = 0.5 * (lo + hi)
         n = np.maximum(aa + mid * root_ref, 0.5)
         sl = _erlang_a_core(n, aa, ones, rr, zz / root_ref, erlang_b(n, aa))[0]
         ok = sl >= target_sl
         hi = np.where(ok, mid, hi)
         lo = np.where(ok, lo, mid)
-    table = hi.reshape(r_grid.size, z_grid.size, a_refs.size)
     # corrections to the limit are O(1/sqrt(a)): interpolate between reference loads in 1/sqrt(a)
-    inv_root = 1.0 / np.sqrt(a)
-    ref_inv_root = 1.0 / np.sqrt(a_refs)
-    fx = _fractional_index(r_grid, r)
-    fy = _fractional_index(z_grid, z)
-    per_ref = np.stack([_bilinear(table[:, :, k], fx, fy) for k in range(a_refs.size)])
-    if a_refs.size == 1:
-        beta = per_ref[0]
-    else:
-        pos = np.interp(inv_root, ref_inv_root[::-1], np.arange(a_refs.size, dtype=np.float64)[::-1])
-        k0 = np.minimum(np.floor(pos).astype(np.int64), a_refs.size - 2)
-        w = pos - k0
-        cols = np.arange(a.size)
-        beta = per_ref[k0, cols] * (1 - w) + per_ref[k0 + 1, cols] * w
-    return a + beta * np.sqrt(a)
+    root = np.sqrt(a)
+    ref_order = np.arange(a_refs.size, dtype=np.float64)
+    fk = (np.interp(1.0 / root, 1.0 / np.sqrt(a_refs[::-1]), ref_order[::-1]) if a_refs.size > 1
+          else np.zeros_like(a))
+    beta = _multilinear(hi, (r_grid.size, z_grid.size, a_refs.size),
+                        (_fractional_index(r_grid, r), _fractional_index(z_grid, z), fk))
+    return _f(a + beta * root)
+
 
 def _span(values: FloatArray, points: int) -> FloatArray:
     low, high = float(values.min()), float(values.max())
@@ -519,18 +532,22 @@ def _span(values: FloatArray, points: int) -> FloatArray:
     return _f(np.geomspace(low, high, points))
 
 
-def _bilinear(table: FloatArray, fx: FloatArray, fy: FloatArray) -> FloatArray:
-    """Interpolate table[i, j] at fractional indices (fx, fy)."""
-    nx, ny = table.shape
-    i0 = np.minimum(np.floor(fx).astype(np.int64), max(nx - 2, 0))
-    j0 = np.minimum(np.floor(fy).astype(np.int64), max(ny - 2, 0))
-    i1 = np.minimum(i0 + 1, nx - 1)
-    j1 = np.minimum(j0 + 1, ny - 1)
-    wx = np.clip(fx - i0, 0.0, 1.0)
-    wy = np.clip(fy - j0, 0.0, 1.0)
-    top = table[i0, j0] * (1 - wy) + table[i0, j1] * wy
-    bottom = table[i1, j0] * (1 - wy) + table[i1, j1] * wy
-    return _f(top * (1 - wx) + bottom * wx)
+def _multilinear(flat: FloatArray, shape: tuple[int, ...], fractions: tuple[FloatArray, ...]) -> FloatArray:
+    """Interpolate a C-ordered table at fractional indices, one array per axis (size-1 axes skipped)."""
+    corners: list[tuple[Any, Any]] = [(0, 1.0)]
+    stride = 1
+    for size, frac in reversed(list(zip(shape, fractions, strict=True))):
+        if size > 1:
+            i0 = np.minimum(np.floor(frac).astype(np.int64), size - 2)
+            w = np.clip(frac - i0, 0.0, 1.0)
+            corners = [pair for index, weight in corners
+                       for pair in ((index + i0 * stride, weight * (1.0 - w)),
+                                    (index + (i0 + 1) * stride, weight * w))]
+        stride *= size
+    total = np.zeros_like(fractions[0])
+    for index, weight in corners:
+        total += flat[index] * weight
+    return total
 
 
 def _fractional_index(grid: FloatArray, values: FloatArray) -> FloatArray:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -98,9 +99,15 @@ class ProficiencyPreview:
         return pd.DataFrame([{f: getattr(c, f) for f in fields} for c in self.changes], columns=list(fields))
 
 
-def outcomes_from_log(log: EventLog, *, config: OutcomeConfig | None = None) -> pd.DataFrame:
-    """One row per completed task (its first completion): agent_id, skill (= queue), handle_s, fcr."""
+def outcomes_from_log(
+    log: EventLog, *, config: OutcomeConfig | None = None, start: datetime | None = None, end: datetime | None = None
+) -> pd.DataFrame:
+    """One row per completed task created in [start, end) (its first completion): agent_id, skill, handle_s, fcr."""
     tasks = task_outcomes(log, config=config)
+    if start is not None:
+        tasks = tasks.loc[tasks["created_at"] >= pd.Timestamp(start)]
+    if end is not None:
+        tasks = tasks.loc[tasks["created_at"] < pd.Timestamp(end)]
     ev = log.frame
     first = ev.loc[ev["event"] == EventKind.COMPLETED].groupby("task_id", sort=False)[["agent_id", "handle_s"]].first()
     done = tasks.loc[tasks["completions"] > 0]

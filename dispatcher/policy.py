@@ -24,6 +24,9 @@ from dispatcher.errors import InvalidInput
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
+TERM_GRID = 1024.0
+"""Terms are quantised to 1/1024: sums stay exact in floating point, so the solver's integer costs are
+exact and tasks with equal profiles stay interchangeable (its fast path)."""
 TERM_NAMES = ("base", "quadrant", "urgency", "proficiency", "owner", "load", "fairness", "sticky")
 
 
@@ -135,8 +138,8 @@ class AssignmentPolicy:
             value = getattr(self, name)
             if not (0 <= value < float("inf")):
                 raise InvalidInput(f"{name} must be a finite number >= 0, got {value!r}", field=name)
-        if not self.base > 0:
-            raise InvalidInput("base must be > 0 so every score is positive", field="base")
+        if not self.base >= 1 / TERM_GRID:
+            raise InvalidInput(f"base must be >= 1/{TERM_GRID:.0f} so every score is positive", field="base")
         if any(not (0 <= w < float("inf")) for w in weights.values()):
             raise InvalidInput("quadrant weights must be finite and >= 0", field="quadrant_weights")
         if not self.fairness_horizon_s > 0:
@@ -231,6 +234,7 @@ class AssignmentPolicy:
         }
         score = np.zeros(n)
         for name in TERM_NAMES:
+            terms[name] = np.round(terms[name] * TERM_GRID) / TERM_GRID
             score = score + terms[name]
         return ScoredPairs(ti, ai, score, terms)
 
@@ -263,10 +267,12 @@ class Assignment:
     _by_task: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     def agent_for(self, task_id: str) -> str | None:
-        for tid, aid in self.pairs:
-            if tid == task_id:
-                return aid
-        return None
+        """The agent chosen for ``task_id``, or None when it stays queued (or was not in the batch)."""
+        i = self._by_task.get(task_id)
+        if i is None or self._task_agent is None:  # built by hand from pairs only
+            return next((aid for tid, aid in self.pairs if tid == task_id), None)
+        chosen = int(self._task_agent[i])
+        return None if chosen < 0 else self._agents[chosen].agent.id
 
     def _pair_view(self, k: int) -> dict[str, Any]:
         assert self._scored is not None

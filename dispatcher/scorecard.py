@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -42,6 +42,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from dispatcher.domain import Quadrant, SlaPolicy
@@ -71,7 +72,8 @@ EVENT_COLUMNS: tuple[str, ...] = (
 REQUIRED_COLUMNS: tuple[str, ...] = ("task_id", "event", "at")
 AGENT_TIME_COLUMNS: tuple[str, ...] = ("agent_id", "scheduled_s", "on_shift_s")
 
-_TZ_SUFFIX = re.compile(r"(Z|z|[+-]\d\d(:?\d\d)?)$")
+_TZ_SUFFIX = re.compile(r"[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?\s*(?:Z|z|[+-]\d\d(?::?\d\d)?)$")
+"""A timestamp with a time of day and an offset (a bare date or a time without offset is naive)."""
 _TRUE = frozenset({"true", "1", "yes", "y", "t"})
 _FALSE = frozenset({"false", "0", "no", "n", "f"})
 
@@ -99,9 +101,14 @@ class EventLog:
 
 
 def _text(series: pd.Series) -> pd.Series:
-    """Cells as stripped text, missing values as ''."""
-    out = series.astype(object).where(series.notna(), "")
-    return out.map(lambda v: str(v).strip())
+    """Cells as stripped text (pandas' Arrow-backed ``str`` dtype), missing values as ''."""
+    if series.isna().all():
+        return pd.Series("", index=series.index, dtype="str")
+    if pd.api.types.is_bool_dtype(series.dtype):
+        series = series.astype(object)
+    if not pd.api.types.is_string_dtype(series.dtype) or series.dtype == object:
+        series = series.astype("str")
+    return series.str.strip().fillna("")
 
 
 def _fail(message: str, *, column: str, position: int, row_offset: int) -> InvalidInput:
@@ -114,10 +121,12 @@ def _timestamps(series: pd.Series, column: str, *, row_offset: int, required: pd
         parsed = series.dt.tz_convert("UTC")
     elif pd.api.types.is_datetime64_any_dtype(series.dtype) and series.notna().any():
         raise InvalidInput("timestamps must be timezone-aware (give an offset or Z)", field=column)
+    elif series.isna().all() or (_text(series) == "").all():
+        parsed = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns, UTC]")
     else:
         text = _text(series)
         present = text != ""
-        naive = present & ~text.map(lambda v: bool(_TZ_SUFFIX.search(v)) if v else True)
+        naive = present & ~text.str.contains(_TZ_SUFFIX.pattern, regex=True)
         if naive.any():
             pos = int(np.flatnonzero(naive.to_numpy())[0])
             raise _fail(f"timestamp {text.iloc[pos]!r} has no timezone (give an offset or Z)",
@@ -138,13 +147,18 @@ def _timestamps(series: pd.Series, column: str, *, row_offset: int, required: pd
 
 def _numbers(series: pd.Series, column: str, *, row_offset: int, required: pd.Series,
              low: float, high: float) -> pd.Series:
-    text = _text(series)
-    present = text != ""
-    values = pd.to_numeric(text.where(present, None), errors="coerce").astype(float)
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+        values = series.astype(float)
+        present = values.notna()
+        text = series
+    else:
+        text = _text(series)
+        present = text != ""
+        values = pd.to_numeric(text.where(present, None), errors="coerce").astype(float)
     bad = present & ~(values.between(low, high) & np.isfinite(values))
     if bad.any():
         pos = int(np.flatnonzero(bad.to_numpy())[0])
-        raise _fail(f"expected a number in [{low:g}, {high:g}], got {text.iloc[pos]!r}", column=column,
+        raise _fail(f"expected a number in [{low:g}, {high:g}], got {str(text.iloc[pos])!r}", column=column,
                     position=pos, row_offset=row_offset)
     missing = required & ~present
     if missing.any():
@@ -159,7 +173,7 @@ def _booleans(series: pd.Series, column: str, *, row_offset: int) -> pd.Series:
     bad = (text != "") & ~text.isin(_TRUE | _FALSE)
     if bad.any():
         pos = int(np.flatnonzero(bad.to_numpy())[0])
-        raise _fail(f"expected true/false, got {text.iloc[pos]!r}", column=column, position=pos,
+        raise _fail(f"expected true/false, got {str(text.iloc[pos])!r}", column=column, position=pos,
                     row_offset=row_offset)
     out = pd.Series(pd.NA, index=series.index, dtype="boolean")
     out[text.isin(_TRUE)] = True
@@ -255,13 +269,15 @@ def event_log_from_frame(
                     row_offset=row_offset)
     out["satisfaction"] = score
 
-    created_ids = out.loc[is_created, "task_id"]
-    dup = created_ids.duplicated()
-    if dup.any():
-        pos = int(created_ids.index[np.flatnonzero(dup.to_numpy())[0]])
+    codes, _ = pd.factorize(out["task_id"])
+    creations = np.bincount(codes[is_created], minlength=int(codes.max()) + 1 if len(codes) else 0)
+    created_rows = np.flatnonzero(is_created)
+    again = pd.Series(codes[created_rows]).duplicated().to_numpy(dtype=bool)
+    if again.any():
+        pos = int(created_rows[np.flatnonzero(again)[0]])
         raise _fail(f"task {out.at[pos, 'task_id']!r} is created twice", column="event", position=pos,
                     row_offset=row_offset)
-    orphan = ~out["task_id"].isin(set(created_ids))
+    orphan = pd.Series(creations[codes] == 0, index=out.index) if len(codes) else pd.Series(False, index=out.index)
     if orphan.any():
         if drop_orphans:
             out = out.loc[~orphan]
@@ -346,10 +362,6 @@ class OutcomeConfig:
             raise InvalidInput(f"satisfied_min must be 1..5, got {self.satisfied_min}", field="satisfied_min")
 
 
-def _first(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    return frame.groupby("task_id", sort=False)[list(columns)].first()
-
-
 def task_outcomes(
     log: EventLog,
     *,
@@ -357,7 +369,8 @@ def task_outcomes(
     agent_teams: Mapping[str, str] | None = None,
     as_of: datetime | None = None,
 ) -> pd.DataFrame:
-    """One row per task (index ``task_id``): cohort keys, response, SLA, completion and outcome flags.
+    """One row per task (index ``task_id``, in order of first appearance in the log, as ``pd.factorize``):
+    cohort keys, response, SLA, completion and outcome flags.
 
     Columns: queue, quadrant, created_at, response_due_at, response_at, responder, responder_team,
     wait_s, sla_decided, sla_met, abandoned, cancelled, completions, completer, completer_team,
@@ -365,64 +378,99 @@ def task_outcomes(
     ``as_of`` (default: the last event) decides whether an unanswered task has already missed its SLA.
     """
     cfg = config or OutcomeConfig()
-    teams = dict(agent_teams or {})
     ev = log.frame
-    if teams:
-        blank = ev["team"] == ""
-        if blank.any():
-            ev = ev.copy()
-            ev.loc[blank, "team"] = ev.loc[blank, "agent_id"].map(teams).fillna("")
+    codes, task_ids = pd.factorize(ev["task_id"])
+    n = len(task_ids)
     kind = ev["event"]
-    created = ev.loc[kind == EventKind.CREATED].set_index("task_id")
-    tasks = created[["queue", "quadrant", "created_at", "response_due_at"]].copy()
+    at = ev["at"].to_numpy(dtype="datetime64[ns]")
+    agent = ev["agent_id"].to_numpy(dtype=object)
+    team = ev["team"].to_numpy(dtype=object)
+    if agent_teams:
+        blank = team == ""
+        if blank.any():
+            team = team.copy()
+            team[blank] = pd.Series(agent[blank]).map(dict(agent_teams)).fillna("").to_numpy(dtype=object)
 
-    accepted = _first(ev.loc[kind == EventKind.ACCEPTED], ["at", "agent_id", "team"])
-    tasks["response_at"] = accepted["at"].reindex(tasks.index)
-    tasks["responder"] = accepted["agent_id"].reindex(tasks.index).fillna("")
-    tasks["responder_team"] = accepted["team"].reindex(tasks.index).fillna("")
-    tasks["wait_s"] = (tasks["response_at"] - tasks["created_at"]).dt.total_seconds()
+    def rows(event: EventKind) -> npt.NDArray[np.intp]:
+        return np.flatnonzero((kind == event.value).to_numpy(dtype=bool))
 
-    flags = ev.assign(
-        abandoned=(kind == EventKind.ABANDONED), cancelled=(kind == EventKind.CANCELLED)
-    ).groupby("task_id", sort=False)[["abandoned", "cancelled"]].any()
-    tasks["abandoned"] = flags["abandoned"].reindex(tasks.index, fill_value=False).astype(bool)
-    tasks["cancelled"] = flags["cancelled"].reindex(tasks.index, fill_value=False).astype(bool)
-    tasks.loc[tasks["response_at"].notna(), "abandoned"] = False  # answered before any abandon event counts
+    def first_row(event_rows: npt.NDArray[np.intp], *, last: bool = False) -> npt.NDArray[np.intp]:
+        """Per task, the row of its first (or last) event among ``event_rows`` (time order); -1 if none."""
+        out = np.full(n, -1, dtype=np.intp)
+        ordered = event_rows[::-1] if last else event_rows
+        task = codes[ordered]
+        _, where = np.unique(task, return_index=True)
+        out[task[where]] = ordered[where]
+        return out
 
+    def pick(values: npt.NDArray[Any], at_rows: npt.NDArray[np.intp], empty: Any) -> npt.NDArray[Any]:
+        out = np.full(n, empty, dtype=values.dtype) if values.dtype != object else np.full(n, empty, dtype=object)
+        has = at_rows >= 0
+        out[has] = values[at_rows[has]]
+        return out
+
+    nat = np.datetime64("NaT", "ns")
+    created = first_row(rows(EventKind.CREATED))
+    accepted = first_row(rows(EventKind.ACCEPTED))
+    completed_rows = rows(EventKind.COMPLETED)
+    first_done = first_row(completed_rows)
+    last_done = first_row(completed_rows, last=True)
+
+    def flag(event: EventKind, mask: npt.NDArray[np.bool_] | None = None) -> npt.NDArray[np.bool_]:
+        out = np.zeros(n, dtype=bool)
+        found = rows(event)
+        if mask is not None:
+            found = found[mask[found]]
+        out[codes[found]] = True
+        return out
+
+    created_at = pick(ev["created_at"].to_numpy(dtype="datetime64[ns]"), created, nat)
+    due_at = pick(ev["response_due_at"].to_numpy(dtype="datetime64[ns]"), created, nat)
+    response_at = pick(at, accepted, nat)
+    answered = accepted >= 0
+    cancelled = flag(EventKind.CANCELLED)
+    abandoned = flag(EventKind.ABANDONED) & ~answered  # answered before any abandon event counts
     end = pd.Timestamp(as_of).tz_convert("UTC") if as_of is not None else log.end
-    answered = tasks["response_at"].notna()
-    overdue = tasks["response_due_at"] < end if end is not None else pd.Series(False, index=tasks.index)
-    tasks["sla_decided"] = ~tasks["cancelled"] & (answered | tasks["abandoned"] | overdue)
-    tasks["sla_met"] = answered & (tasks["response_at"] <= tasks["response_due_at"])
+    overdue = due_at < np.datetime64(end.tz_convert("UTC").tz_localize(None)) if end is not None else np.zeros(n, bool)
+    completions = np.bincount(codes[completed_rows], minlength=n).astype(np.int64)
+    done_at = pick(at, first_done, nat)
+    reopen_rows = rows(EventKind.REOPENED)
+    reopen_at, reopen_done = at[reopen_rows], done_at[codes[reopen_rows]]
+    window = np.timedelta64(int(cfg.reopen_window_s * 1e9), "ns")
+    in_window = (reopen_at > reopen_done) & (reopen_at <= reopen_done + window)
+    reopened = np.zeros(n, dtype=bool)
+    reopened[codes[reopen_rows[in_window]]] = True
+    stated_false = ev["first_contact_resolved"].eq(False).fillna(False).to_numpy(dtype=bool)
+    resolved = ~(pick(stated_false, first_done, False).astype(bool)) & ~reopened
+    complaint_true = ev["complaint"].fillna(False).to_numpy(dtype=bool)
+    complaint = flag(EventKind.COMPLETED, complaint_true)
+    sat_last = first_row(rows(EventKind.SATISFACTION), last=True)
+    satisfaction = pick(ev["satisfaction"].to_numpy(dtype=float), sat_last, np.nan)
 
-    completed = ev.loc[kind == EventKind.COMPLETED]
-    grouped = completed.groupby("task_id", sort=False)
-    first_done = grouped[["at", "agent_id", "team", "first_contact_resolved"]].first()
-    last_done = grouped[["agent_id", "team"]].last()
-    tasks["completions"] = grouped.size().reindex(tasks.index, fill_value=0).astype(np.int64)
-    tasks["completer"] = first_done["agent_id"].reindex(tasks.index).fillna("")
-    tasks["completer_team"] = first_done["team"].reindex(tasks.index).fillna("")
-    done_at = first_done["at"].reindex(tasks.index)
-
-    reopens = ev.loc[kind == EventKind.REOPENED, ["task_id", "at"]]
-    reopens = reopens.assign(done_at=reopens["task_id"].map(done_at))
-    window = pd.Timedelta(seconds=cfg.reopen_window_s)
-    in_window = (reopens["at"] > reopens["done_at"]) & (reopens["at"] <= reopens["done_at"] + window)
-    reopened_ids = set(reopens.loc[in_window, "task_id"])
-    tasks["reopened"] = tasks.index.isin(reopened_ids)
-    stated = first_done["first_contact_resolved"].reindex(tasks.index)
-    resolved = stated.fillna(True).astype(bool) & ~tasks["reopened"]
-    tasks["fcr"] = resolved.astype(float).where(tasks["completions"] > 0)
-
-    complaint = completed.assign(c=completed["complaint"].fillna(False).astype(bool)).groupby(
-        "task_id", sort=False)["c"].any()
-    tasks["complaint"] = complaint.reindex(tasks.index).astype(float)
-    sat = ev.loc[kind == EventKind.SATISFACTION].groupby("task_id", sort=False)["satisfaction"].last()
-    tasks["satisfaction"] = sat.reindex(tasks.index)
-    tasks["satisfied"] = (tasks["satisfaction"] >= cfg.satisfied_min).astype(float).where(
-        tasks["satisfaction"].notna())
-    tasks["satisfaction_agent"] = last_done["agent_id"].reindex(tasks.index).fillna("")
-    tasks["satisfaction_team"] = last_done["team"].reindex(tasks.index).fillna("")
+    tasks = pd.DataFrame({
+        "queue": pick(ev["queue"].to_numpy(dtype=object), created, ""),
+        "quadrant": pick(ev["quadrant"].to_numpy(dtype=object), created, ""),
+        "created_at": pd.to_datetime(created_at).tz_localize("UTC"),
+        "response_due_at": pd.to_datetime(due_at).tz_localize("UTC"),
+        "response_at": pd.to_datetime(response_at).tz_localize("UTC"),
+        "responder": pick(agent, accepted, ""),
+        "responder_team": pick(team, accepted, ""),
+        "wait_s": (response_at - created_at) / np.timedelta64(1, "s"),
+        "abandoned": abandoned,
+        "cancelled": cancelled,
+        "sla_decided": ~cancelled & (answered | abandoned | overdue),
+        "sla_met": answered & (response_at <= due_at),
+        "completions": completions,
+        "completer": pick(agent, first_done, ""),
+        "completer_team": pick(team, first_done, ""),
+        "reopened": reopened,
+        "fcr": np.where(completions > 0, resolved.astype(float), np.nan),
+        "complaint": np.where(completions > 0, complaint.astype(float), np.nan),
+        "satisfaction": satisfaction,
+        "satisfied": np.where(np.isnan(satisfaction), np.nan, (satisfaction >= cfg.satisfied_min).astype(float)),
+        "satisfaction_agent": pick(agent, last_done, ""),
+        "satisfaction_team": pick(team, last_done, ""),
+    }, index=pd.Index(np.asarray(task_ids, dtype=object), name="task_id"))
     return tasks
 
 
@@ -524,7 +572,7 @@ class ScoreComponent:
     score: float
     """value normalised against target (NaN when the value is unavailable)."""
     contribution: float
-    """Points this dimension adds to the composite: 100 * weight * score / sum of available weights."""
+    """Points this dimension adds to the composite: 100 * (weight / sum of available weights) * score."""
 
     @property
     def available(self) -> bool:
@@ -586,7 +634,7 @@ def composite_score(metrics: Mapping[str, float], config: ScoringConfig) -> tupl
     components = tuple(
         ScoreComponent(
             metric=d.metric, value=v, target=d.target, higher_is_better=d.higher_is_better, weight=d.weight,
-            score=s, contribution=(100.0 * d.weight * s / total_weight) if total_weight > 0 and not math.isnan(v)
+            score=s, contribution=(100.0 * (d.weight / total_weight) * s) if total_weight > 0 and not math.isnan(v)
             else 0.0,
         )
         for d, v, s in raw
@@ -630,19 +678,21 @@ def scorecard_metrics(
     if start is not None and end is not None and end <= start:
         raise InvalidInput(f"'to' ({end}) must be after 'from' ({start})", field="to")
     tasks = task_outcomes(log, config=outcome, agent_teams=agent_teams)
+    codes, _ = pd.factorize(log.frame["task_id"])  # the same order as the rows of ``tasks``
+    queue_by_code = tasks["queue"].to_numpy(dtype=object)
     cohort = pd.Series(True, index=tasks.index)
     if start is not None:
         cohort &= tasks["created_at"] >= pd.Timestamp(start)
     if end is not None:
         cohort &= tasks["created_at"] < pd.Timestamp(end)
+    in_cohort = cohort.to_numpy(dtype=bool)
     tasks = tasks.loc[cohort]
     keys = _keys(level)
     ev = log.frame
-    done = ev.loc[(ev["event"] == EventKind.COMPLETED) & ev["task_id"].isin(tasks.index)]
+    done_rows = np.flatnonzero((ev["event"] == EventKind.COMPLETED).to_numpy(dtype=bool) & in_cohort[codes])
+    done = ev.iloc[done_rows].assign(queue=queue_by_code[codes[done_rows]])
     if level == "team" and agent_teams:
         done = done.assign(team=done["team"].where(done["team"] != "", done["agent_id"].map(agent_teams)).fillna(""))
-    if level == "queue":
-        done = done.assign(queue=done["task_id"].map(tasks["queue"]))
 
     def by(frame: pd.DataFrame, key: str) -> Any:
         return frame.loc[frame[key] != ""].groupby(key, sort=True)
@@ -663,7 +713,7 @@ def scorecard_metrics(
     out = out.join(pd.DataFrame({"handled": handled.size(), "handled_s": handled["handle_s"].sum(),
                                  "aht_s": handled["handle_s"].mean()}), how="outer")
     if forecast_aht_s:
-        expected = done["task_id"].map(tasks["queue"]).map(dict(forecast_aht_s)).astype(float)
+        expected = done["queue"].map(dict(forecast_aht_s)).astype(float)
         out["forecast_aht_s"] = by(done.assign(expected=expected), keys["handled"])["expected"].mean()
     else:
         out["forecast_aht_s"] = np.nan
@@ -727,3 +777,61 @@ def scorecards(
         cards.append(Scorecard(level=level, key=str(key), metrics=values, components=components,
                                composite=composite))
     return ScorecardTable(level=level, start=start, end=end, cards=tuple(cards), config=config)
+
+
+# ---------------------------------------------------------------------------------------------------
+# One-row-per-task tables (the simulator's export) -> events
+
+TASK_ROW_COLUMNS: tuple[str, ...] = ("task", "queue", "quadrant", "arrival_s", "start_s", "end_s", "abandoned", "agent")
+
+
+def events_from_task_rows(frame: pd.DataFrame, *, origin: datetime, row_offset: int = 2) -> pd.DataFrame:
+    """Canonical events from one row per task with times in seconds after ``origin``.
+
+    Columns ``TASK_ROW_COLUMNS`` (the simulator's event-log export; extra columns such as ``policy``
+    are carried onto every event): created at ``arrival_s``; accepted at ``start_s`` by ``agent``;
+    completed at ``end_s`` with ``handle_s = end_s - start_s``; abandoned at ``arrival_s + wait_s``
+    (or ``arrival_s``) when ``abandoned`` and never started.
+    """
+    if origin.tzinfo is None:
+        raise InvalidInput("origin must be timezone-aware", field="origin")
+    missing = [c for c in TASK_ROW_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InvalidInput(f"missing columns {missing}; found {list(frame.columns)}", field=missing[0], row=1)
+    raw = frame.reset_index(drop=True)
+    every = pd.Series(True, index=raw.index)
+    never = pd.Series(False, index=raw.index)
+    arrival = _numbers(raw["arrival_s"], "arrival_s", row_offset=row_offset, required=every, low=0.0, high=1e10)
+    start = _numbers(raw["start_s"], "start_s", row_offset=row_offset, required=never, low=0.0, high=1e10)
+    end = _numbers(raw["end_s"], "end_s", row_offset=row_offset, required=never, low=0.0, high=1e10)
+    wait = (_numbers(raw["wait_s"], "wait_s", row_offset=row_offset, required=never, low=0.0, high=1e10)
+            if "wait_s" in raw.columns else pd.Series(np.nan, index=raw.index))
+    abandoned = _booleans(raw["abandoned"], "abandoned", row_offset=row_offset).fillna(False).astype(bool)
+    task_id = _text(raw["task"])
+    agent = _text(raw["agent"])
+    base = pd.Timestamp(origin).tz_convert("UTC")
+    extras = [c for c in raw.columns if c not in (*TASK_ROW_COLUMNS, "wait_s", *EVENT_COLUMNS)]
+
+    def block(mask: pd.Series, event: str, seconds: pd.Series, **cols: Any) -> pd.DataFrame:
+        part = pd.DataFrame({"task_id": task_id[mask], "event": event,
+                             "at": base + pd.to_timedelta(seconds[mask], unit="s")})
+        for name, values in cols.items():
+            part[name] = values[mask] if isinstance(values, pd.Series) else values
+        for name in extras:
+            part[name] = raw.loc[mask, name]
+        return part
+
+    served = start.notna()
+    done = served & end.notna()
+    gave_up = abandoned & ~served
+    parts = [
+        block(every, "created", arrival, queue=_text(raw["queue"]), quadrant=_text(raw["quadrant"])),
+        block(served, "accepted", start, agent_id=agent),
+        block(done, "completed", end, agent_id=agent, handle_s=end - start),
+        block(gave_up, "abandoned", arrival + wait.fillna(0.0)),
+    ]
+    events = pd.concat(parts, ignore_index=True)
+    order = {"created": 0, "accepted": 1, "completed": 2, "abandoned": 1}
+    events["_order"] = events["event"].map(order)
+    events = events.sort_values(["at", "_order"], kind="stable").drop(columns="_order").reset_index(drop=True)
+    return events

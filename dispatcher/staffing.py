@@ -67,6 +67,9 @@ class StaffingTargets:
                 raise InvalidInput(f"{name} must be > 0 seconds, got {value!r}", field=name)
         if self.max_abandon is not None and not (math.isfinite(self.max_abandon) and 0 < self.max_abandon <= 1):
             raise InvalidInput(f"max abandon rate must be in (0, 1], got {self.max_abandon!r}", field="max_abandon")
+        if self.max_abandon is not None and self.patience_s is None:
+            raise InvalidInput("a max abandon rate needs a patience (abandonment is modelled by Erlang A)",
+                               field="max_abandon")
         if not (math.isfinite(self.shrinkage) and 0.0 <= self.shrinkage < 1.0):
             raise InvalidInput(f"shrinkage must be in [0, 1), got {self.shrinkage!r}", field="shrinkage")
         if isinstance(self.concurrency, bool) or not isinstance(self.concurrency, int) or self.concurrency < 1:
@@ -116,7 +119,7 @@ def _check_volume(volume: ArrayLike, aht_s: ArrayLike, period_s: float) -> tuple
     bad = ~np.isfinite(vol) | (vol < 0)
     if bad.any():
         index = int(np.flatnonzero(bad)[0])
-        raise InvalidInput(f"volume must be a finite number >= 0, got {vol[index]!r} at period {index}",
+        raise InvalidInput(f"volume must be a finite number >= 0, got {float(vol[index])!r} at period {index}",
                            field="volume")
     aht = np.broadcast_to(np.asarray(aht_s, dtype=np.float64), vol.shape)
     offered_traffic(vol, aht)  # validates AHT where there is demand
@@ -143,15 +146,16 @@ def staff_periods(
         return _staff_deferred(vol, aht, period_s, targets, is_open)
     rate = vol / period_s
     k = targets.concurrency
-    common = {"target_sl": targets.service_level, "answer_within_s": targets.answer_within_s,
-              "max_occupancy": targets.max_occupancy, "max_asa_s": targets.max_asa_s}
-    slots_c = required_agents(rate, aht, **common)
+    slots_c = required_agents(rate, aht, target_sl=targets.service_level, answer_within_s=targets.answer_within_s,
+                              max_occupancy=targets.max_occupancy, max_asa_s=targets.max_asa_s)
     agents_c = -(-slots_c // k)
     if targets.patience_s is None:
         slots_needed = slots_c
     else:
-        slots_needed = required_agents_erlang_a(rate, aht, targets.patience_s, max_abandon=targets.max_abandon,
-                                                **common)
+        slots_needed = required_agents_erlang_a(
+            rate, aht, targets.patience_s, target_sl=targets.service_level,
+            answer_within_s=targets.answer_within_s, max_occupancy=targets.max_occupancy,
+            max_asa_s=targets.max_asa_s, max_abandon=targets.max_abandon)
     agents = np.maximum(-(-slots_needed // k), np.where(is_open, targets.min_agents_open, 0)).astype(np.int64)
     slots = agents * k
     if targets.patience_s is None:
@@ -190,8 +194,9 @@ class DeferredResult:
     backlog_work_s: FloatArray
     """Seconds of work still open at the end of each period."""
     done_work_s: FloatArray
-    mean_delay_s: FloatArray
-    """Little's-law estimate of the mean time an item waits (average open work / arriving work rate)."""
+    resolution_s: FloatArray
+    """From mid-period to the end of the period in which this period's work is all done (FIFO);
+    NaN when that is beyond the horizon."""
 
 
 def deferred_agents(
@@ -219,7 +224,8 @@ def deferred_agents(
     bad = ~np.isfinite(work) | (work < 0)
     if bad.any():
         index = int(np.flatnonzero(bad)[0])
-        raise InvalidInput(f"work must be finite and >= 0, got {work[index]!r} at period {index}", field="work_s")
+        raise InvalidInput(f"work must be finite and >= 0, got {float(work[index])!r} at period {index}",
+                           field="work_s")
     is_open = np.ones(work.shape, dtype=bool) if open_mask is None else np.asarray(open_mask, dtype=bool)
     periods = max(1, math.floor(deadline_s / period_s + 1e-9))
     capacity = period_s * max_occupancy
@@ -244,12 +250,12 @@ def deferred_agents(
         open_work = open_work - take
         done[p] = float(take.sum())
         open_work = np.concatenate([open_work[1:], [0.0]])
-        open_work[0] += 0.0
         backlog[p] = open_work.sum()
-    average_open = 0.5 * (backlog + np.concatenate([[0.0], backlog[:-1]]))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        delay = np.where(work > 0, average_open / work * period_s, 0.0)
-    return DeferredResult(agents=agents, backlog_work_s=backlog, done_work_s=done, mean_delay_s=delay)
+    arrived = np.cumsum(work)
+    finished = np.searchsorted(np.cumsum(done), arrived * (1.0 - 1e-12) - 1e-9)
+    resolution = np.where(finished < work.size, (finished - np.arange(work.size) + 0.5) * period_s, np.nan)
+    return DeferredResult(agents=agents, backlog_work_s=backlog, done_work_s=done,
+                          resolution_s=np.where(work > 0, resolution, 0.0))
 
 
 def _staff_deferred(vol: FloatArray, aht: FloatArray, period_s: float, targets: StaffingTargets,
@@ -260,7 +266,8 @@ def _staff_deferred(vol: FloatArray, aht: FloatArray, period_s: float, targets: 
                              open_mask=is_open, min_agents_open=targets.min_agents_open)
     with np.errstate(divide="ignore", invalid="ignore"):
         occ = np.where(result.agents > 0, result.done_work_s / (result.agents * period_s), 0.0)
-    backlog_items = result.backlog_work_s / np.where(aht > 0, aht, 1.0)
-    sl = np.where(vol > 0, 1.0, 1.0)  # every item meets its deadline by construction
-    return _plan(result.agents, result.agents, sl, result.mean_delay_s, np.minimum(occ, 1.0),
+    last_with_work = np.maximum.accumulate(np.where(vol > 0, np.arange(vol.size), 0))
+    backlog_items = result.backlog_work_s / aht[last_with_work]  # open work in contacts of its own AHT
+    sl = np.ones(vol.shape)  # every item meets its deadline by construction
+    return _plan(result.agents, result.agents, sl, result.resolution_s, np.minimum(occ, 1.0),
                  np.zeros(vol.shape), backlog_items, targets)

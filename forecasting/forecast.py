@@ -20,7 +20,7 @@ from dispatcher.errors import InvalidInput
 from forecasting.aht import aht_profile
 from forecasting.calendar import SpecialDay, horizon_factors, public_holidays
 from forecasting.models import MODELS, Intervals
-from forecasting.select import ENSEMBLE, Backtest, backtest, ensemble_members, model_input
+from forecasting.select import ENSEMBLE, Backtest, backtest, choose, ensemble_members, model_input
 from forecasting.series import DayGrid, FloatArray, history_grids, parse_freq, parse_horizon_days
 
 COLUMNS = ["queue", "period_start", "volume", "volume_lo80", "volume_hi80", "volume_lo95", "volume_hi95",
@@ -104,7 +104,7 @@ def forecast_queue(
     result = backtest(history, models=candidates, origins=origins, horizon_days=backtest_horizon_days,
                       holidays=holidays, special_days=specials, ensemble=len(candidates) > 1,
                       progress=progress)
-    chosen = model if model != AUTO else (result.best if np.isfinite(result.scores[0].wape) else "profile_smooth")
+    chosen = choose(result) if model == AUTO else model
     calendar, inputs = model_input(history, holidays, specials)
     members = ensemble_members(result) if chosen == ENSEMBLE else [chosen]
     normal = np.median(np.stack([MODELS[m].fit(inputs).predict(days, levels=()).point for m in members]), axis=0)

@@ -23,18 +23,25 @@ from forecasting.series import DayArray, DayGrid, FloatArray
 
 ENSEMBLE = "ensemble"
 ENSEMBLE_SIZE = 3
+ENSEMBLE_TOLERANCE = 0.01
+"""`auto` prefers the ensemble when its backtest WAPE is within 1% of the best: a median of the best
+three is the more robust bet when the ranking between near-equals is backtest noise."""
 MIN_TRAIN_DAYS = 14
+RANK_BY_MEDIAN = False
 
 
 @dataclass(frozen=True, slots=True)
 class ModelScore:
     model: str
     wape: float
+    """Pooled over all origins: sum |error| / sum actual."""
     mase: float
     bias: float
     coverage: Mapping[int, float]
     fit_s: float
     """Mean seconds to fit and predict once."""
+    median_wape: float = float("nan")
+    """Median over origins of each origin's WAPE (a ranking key when RANK_BY_MEDIAN)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +162,9 @@ def backtest(
             cover[level] = float(np.nanmean(hits))
         total = float(actual.sum())
         bias = float((point.sum() - total) / total) if total > 0 else float("nan")
-        return ModelScore(name, wape(point, actual), mase, bias, cover, fit_s)
+        per_origin = [wape(p, a) for p, a in zip(points[name], actuals, strict=True)]
+        median = float(np.nanmedian(per_origin)) if np.isfinite(per_origin).any() else float("nan")
+        return ModelScore(name, wape(point, actual), mase, bias, cover, fit_s, median)
 
     scores = [summarize(m, seconds[m] / len(starts)) for m in names]
     if ensemble and len(names) >= ENSEMBLE_SIZE:
@@ -171,8 +180,20 @@ def backtest(
     )
 
 
-def rank_key(score: ModelScore) -> tuple[float, str]:
-    return (score.wape if np.isfinite(score.wape) else np.inf, score.model)
+def rank_key(score: ModelScore) -> tuple[float, float, str]:
+    key = score.median_wape if RANK_BY_MEDIAN else score.wape
+    return (key if np.isfinite(key) else np.inf, score.wape if np.isfinite(score.wape) else np.inf, score.model)
+
+
+def choose(result: Backtest) -> str:
+    """The `auto` choice: best WAPE, or the ensemble when it is within ENSEMBLE_TOLERANCE of it."""
+    best = result.scores[0]
+    if not np.isfinite(best.wape):
+        return "profile_smooth"
+    ensemble = [s for s in result.scores if s.model == ENSEMBLE]
+    if ensemble and rank_key(ensemble[0])[0] <= rank_key(best)[0] * (1 + ENSEMBLE_TOLERANCE):
+        return ENSEMBLE
+    return best.model
 
 
 def ensemble_members(result: Backtest) -> list[str]:

@@ -19,19 +19,19 @@ from dispatcher.errors import Conflict
 BOOT = "authz-boot-key"
 PREFIX = "authz"
 ROLES = ("none", "bad", "integration", "supervisor", "agent_self", "agent_other")
-I, S, A = "integration", "supervisor", "agent_self"
+INT, S, A = "integration", "supervisor", "agent_self"
 
 # (method, path template, json body, roles allowed)
 ENDPOINTS: list[tuple[str, str, Any, set[str]]] = [
-    ("POST", "/v1/tasks", {"external_id": "{uniq}", "source": "crm", "skill": "billing"}, {I, S}),
-    ("GET", "/v1/tasks/{task}", None, {I, S, A}),
-    ("GET", "/v1/tasks/{task}/history", None, {I, S}),
-    ("PATCH", "/v1/tasks/{task}", {"important": True}, {I, S}),
-    ("POST", "/v1/tasks/{task}/cancel", {}, {I, S}),
-    ("POST", "/v1/tasks/{task}/complete", {}, {I, S, A}),
-    ("POST", "/v1/tasks/{task}/transfer", {}, {I, S, A}),
-    ("POST", "/v1/tasks/{task}/escalate", {}, {I, S, A}),
-    ("POST", "/v1/tasks/{task}/satisfaction", {"score": 5}, {I, S}),
+    ("POST", "/v1/tasks", {"external_id": "{uniq}", "source": "crm", "skill": "billing"}, {INT, S}),
+    ("GET", "/v1/tasks/{task}", None, {INT, S, A}),
+    ("GET", "/v1/tasks/{task}/history", None, {INT, S}),
+    ("PATCH", "/v1/tasks/{task}", {"important": True}, {INT, S}),
+    ("POST", "/v1/tasks/{task}/cancel", {}, {INT, S}),
+    ("POST", "/v1/tasks/{task}/complete", {}, {INT, S, A}),
+    ("POST", "/v1/tasks/{task}/transfer", {}, {INT, S, A}),
+    ("POST", "/v1/tasks/{task}/escalate", {}, {INT, S, A}),
+    ("POST", "/v1/tasks/{task}/satisfaction", {"score": 5}, {INT, S}),
     ("PUT", "/v1/agents/ann", {"name": "Ann", "skills": {"billing": 3}, "capacity": 100}, {S}),
     ("GET", "/v1/agents/ann", None, {S, A}),
     ("PUT", "/v1/agents/ann/status", {"status": "available"}, {S, A}),

@@ -206,3 +206,14 @@ def test_bad_task_layer_is_rejected() -> None:
     with pytest.raises(InvalidInput) as err:
         assign_arrays([0], [0], [1.0], [1], 2, task_layer=[0])
     assert err.value.field == "task_layer"
+
+
+def test_serving_one_more_top_layer_task_beats_any_score_gain_along_the_swap_chain() -> None:
+    # Top-layer X fits only agent 0; top-layer Y scores 10 on agent 0 but can move to agent 1, whose
+    # own lower-layer task Z scores 10. Serving X and Y beats serving Y and Z, whatever the scores.
+    task = [0, 1, 1, 2]
+    agent = [0, 0, 1, 1]
+    score = [1.0, 10.0, 1.0, 10.0]
+    for solver in SOLVERS:
+        result = solver(task, agent, score, [1, 1], 3, task_layer=[0, 0, 1])
+        assert result.task_agent.tolist() == [0, 1, -1]

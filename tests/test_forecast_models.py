@@ -15,7 +15,7 @@ from forecasting import forecast_frame, reforecast_rest_of_day
 from forecasting.calendar import public_holidays
 from forecasting.forecast import COLUMNS, forecast_queues
 from forecasting.models import MODELS, Intervals
-from forecasting.models.glm import poisson_irls
+from forecasting.models.glm import poisson_day_slot_fit
 from forecasting.select import ENSEMBLE, model_input
 from forecasting.series import history_grids, weekday_of
 from tests.test_forecast_synthetic import FREQ_MIN, PER_DAY, interval_history, weekly_rate
@@ -117,16 +117,24 @@ def test_forecast_over_a_dst_change_has_real_periods_only() -> None:
     assert len(fallback) == PER_DAY + 2  # 25 hours of 30-minute periods
 
 
-def test_own_poisson_fit_matches_statsmodels() -> None:
+def test_structured_poisson_fit_matches_statsmodels_glm() -> None:
     rng = np.random.default_rng(0)
-    groups = rng.integers(0, 20, 600)
-    x = np.zeros((600, 21))
-    x[np.arange(600), groups] = 1.0
-    x[:, 20] = rng.normal(size=600) * 0.2
-    y = rng.poisson(np.exp(x @ rng.normal(1.0, 0.5, 21))).astype(float)
-    ours = poisson_irls(x, y)
-    reference = np.asarray(sm.GLM(y, x, family=sm.families.Poisson()).fit().params)
-    assert np.allclose(ours, reference, atol=1e-6)
+    n_days, periods = 30, 6
+    group = rng.integers(0, 2, n_days)
+    open_cells = np.ones((n_days, periods), dtype=bool)
+    open_cells[group == 1, -2:] = False
+    features = np.column_stack([(np.arange(n_days) % 3 == 0).astype(float), np.arange(n_days) / 30.0])
+    true_slot = rng.normal(1.5, 0.5, (2, periods))
+    counts = rng.poisson(np.exp(true_slot[group] + (features @ [0.3, 0.4])[:, None]) * open_cells).astype(float)
+    slot, theta = poisson_day_slot_fit(counts, open_cells, group, features)
+    ours = np.exp(slot[group] + (features @ theta)[:, None])[open_cells]
+    d, s_ = np.nonzero(open_cells)
+    design = np.zeros((len(d), 2 * periods + 2))
+    design[np.arange(len(d)), group[d] * periods + s_] = 1.0
+    design[:, -2:] = features[d]
+    keep = design.any(axis=0)
+    reference = sm.GLM(counts[open_cells], design[:, keep], family=sm.families.Poisson()).fit()
+    assert np.allclose(ours, reference.fittedvalues, rtol=1e-6)
 
 
 @settings(max_examples=60, deadline=None)

@@ -156,7 +156,8 @@ def test_satisfaction_row_for_unknown_task_in_a_file_is_not_found_with_its_row()
 @pytest.mark.parametrize(("column", "value", "message"), [
     ("event", "finished", "unknown event"),
     ("at", "2026-01-05T09:00:00", "no timezone"),
-    ("at", "yesterday+01:00", "ISO 8601"),
+    ("at", "2026-01-05", "no timezone"),
+    ("at", "2026-01-05T09:00:00+25:00", "ISO 8601"),
     ("quadrant", "Q7", "Q1..Q4"),
     ("handle_s", "-5", "expected a number"),
     ("satisfaction", "6", "expected a number"),
@@ -268,8 +269,8 @@ def test_composite_equals_weighted_mean_of_capped_attainments(values: dict[str, 
     for weight, comp in present:
         ratio = comp.value / comp.target if comp.higher_is_better else (
             math.inf if comp.value == 0 else comp.target / comp.value)
-        recomputed += weight * min(ratio, cap)
-    assert composite == pytest.approx(100 * recomputed / total)
+        recomputed += (weight / total) * min(ratio, cap)
+    assert composite == pytest.approx(100 * recomputed)
     assert 0 <= composite <= 100 * cap + 1e-9
 
 

@@ -31,7 +31,9 @@ def erlang_c_kpis(rate: float, mean_handle: float, agents: int, threshold: float
     return 1.0 - p_wait * math.exp(-drain * threshold), p_wait / drain
 
 
-def erlang_a_abandon_and_wait(rate: float, mean_handle: float, agents: int, mean_patience: float) -> tuple[float, float]:
+def erlang_a_abandon_and_wait(
+    rate: float, mean_handle: float, agents: int, mean_patience: float
+) -> tuple[float, float]:
     """(P(abandon), mean time in queue of all customers) of M/M/c+M from its birth-death chain."""
     mu, theta = 1.0 / mean_handle, 1.0 / mean_patience
     log_p = [0.0]

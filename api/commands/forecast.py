@@ -74,8 +74,7 @@ def forecast_command(
                                   origins=origins, n_jobs=jobs, progress=lambda n: bar.advance(task, n))
     frame = pd.concat([r.frame for r in results], ignore_index=True)
     table = Table(title=f"forecast {frame['period_start'].iloc[0]:%Y-%m-%d %H:%M} + {horizon}, {freq} periods")
-    for column in ("queue", "model", "backtest WAPE", "snaive_week WAPE", "80% cov", "95% cov", "contacts",
-                   "peak / period", "mean AHT s"):
+    for column in ("queue", "model", "WAPE", "naive", "cov80", "cov95", "contacts", "peak", "AHT s"):
         table.add_column(column, justify="left" if column in ("queue", "model") else "right")
     for result in results:
         part = result.frame
@@ -93,6 +92,8 @@ def forecast_command(
             f"{weights.sum():,.0f}", f"{weights.max():.1f}", fmt(mean_aht, "{:.0f}"),
         )
     console.print(table)
+    console.print("WAPE: backtest of the chosen model; naive: same weekday last week; cov: backtest interval "
+                  "coverage; peak: highest period", style="dim")
     if out is not None:
         write_forecast(frame, out)
         console.print(f"wrote {len(frame):,} rows to {out}")
@@ -135,15 +136,17 @@ def backtest_command(
             result = backtest(grid, models=names, origins=origins, horizon_days=horizon_days,
                               holidays=holidays, progress=lambda n: bar.advance(task, n))
             for s in result.scores:
-                rows.append({"queue": queue, "model": s.model, "wape": s.wape, "mase": s.mase, "bias": s.bias,
+                rows.append({"queue": queue, "model": s.model, "wape": s.wape, "median_wape": s.median_wape,
+                             "mase": s.mase, "bias": s.bias,
                              "coverage80": s.coverage.get(80, np.nan), "coverage95": s.coverage.get(95, np.nan),
                              "fit_s": s.fit_s, "origins": len(result.origins)})
     table = Table(title=f"rolling-origin backtest: {origins} origins × {horizon}, {freq} periods (best first)")
-    for column in ("queue", "model", "WAPE", "MASE", "bias", "80% cov", "95% cov", "fit s"):
+    for column in ("queue", "model", "WAPE", "med", "MASE", "bias", "cov80", "cov95", "fit s"):
         table.add_column(column, justify="left" if column in ("queue", "model") else "right")
     for r in rows:
-        table.add_row(r["queue"], r["model"], fmt(r["wape"]), fmt(r["mase"]), fmt(r["bias"], "{:+.3f}"),
-                      fmt(r["coverage80"], "{:.0%}"), fmt(r["coverage95"], "{:.0%}"), fmt(r["fit_s"], "{:.3f}"))
+        table.add_row(r["queue"], r["model"], fmt(r["wape"]), fmt(r["median_wape"]), fmt(r["mase"]),
+                      fmt(r["bias"], "{:+.3f}"), fmt(r["coverage80"], "{:.0%}"), fmt(r["coverage95"], "{:.0%}"),
+                      fmt(r["fit_s"], "{:.3f}"))
     console.print(table)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -20,9 +20,17 @@ HEADLINE = (
 
 
 def simulate_command(
-    forecast: Annotated[Path, typer.Option(help="Forecast CSV (queue,period_start,volume,...,aht_s) or truth.csv.")],
     roster: Annotated[Path, typer.Option(help="roster.csv (agent_id,date,start,end,breaks,skills).")],
     agents: Annotated[Path, typer.Option(help="agents.csv.")],
+    forecast: Annotated[
+        Path | None, typer.Option(help="Forecast CSV (queue,period_start,volume,...,aht_s) or truth.csv.")
+    ] = None,
+    history: Annotated[
+        Path | None, typer.Option(help="contacts.csv: fits the handle-time shape; replayed with --replay-day.")
+    ] = None,
+    replay_day: Annotated[
+        str | None, typer.Option(help="Replay this day's contacts (ISO date) on the roster's first day.")
+    ] = None,
     scenarios: Annotated[Path | None, typer.Option(help="What-if scenarios (.toml or .yaml).")] = None,
     replications: Annotated[int, typer.Option(help="Replications per scenario (common random numbers).")] = 20,
     seed: Annotated[int, typer.Option(help="Random seed; equal seeds give equal results.")] = 1,
@@ -31,66 +39,41 @@ def simulate_command(
     ),
     plot: Annotated[Path | None, typer.Option(help="Scenario comparison plot (PNG).")] = None,
     events: Annotated[Path | None, typer.Option(help="Export the event log of baseline replication 0.")] = None,
+    periods: Annotated[
+        Path | None, typer.Option(help="KPIs per queue and 15-min period of baseline replication 0 (CSV).")
+    ] = None,
     routing: Annotated[
         str | None, typer.Option(help="Base routing: optimizer, greedy, round_robin, least_busy.")
     ] = None,
     workers: Annotated[int, typer.Option(help="Parallel processes for replications.")] = 2,
 ) -> None:
     """Simulate the roster's days against the forecast; write KPIs with 95% confidence intervals."""
-    from dataclasses import replace
-
-    from api.files import read_agents
-    from api.roster_files import read_roster
-    from api.simulation_files import (
-        ScenarioFile,
-        check_agents_known,
-        plot_comparison,
-        read_forecast,
-        read_scenarios,
-        write_results,
-    )
-    from dispatcher.simulation.arrivals import generate_tasks
+    from api.simulation_files import load_study, plot_comparison, write_results
+    from dispatcher.simulation.arrivals import generate_tasks, replay_tasks
     from dispatcher.simulation.engine import simulate
-    from dispatcher.simulation.kpis import event_log_frame
-    from dispatcher.simulation.model import SimulationConfig, staffing_from_roster
-    from dispatcher.simulation.replicate import Study, compare, run_study
-    from dispatcher.simulation.scenarios import BASELINE
+    from dispatcher.simulation.kpis import event_log_frame, per_period
+    from dispatcher.simulation.replicate import compare, run_study
 
     if replications < 1:
         raise InvalidInput(f"must be >= 1, got {replications}", field="--replications")
     if workers < 1:
         raise InvalidInput(f"must be >= 1, got {workers}", field="--workers")
     console = Console()
-    team = read_agents(agents)
-    plan = read_roster(roster, team)
-    if not plan.shifts:
-        raise InvalidInput("the roster has no shifts", file=str(roster))
-    tz = plan.shifts[0].start.tzinfo
-    first_day = min(s.start.astimezone(tz).date() for s in plan.shifts)
-    last_day = max(s.end.astimezone(tz).date() for s in plan.shifts)
-    begin = datetime.combine(first_day, time(0), tzinfo=tz)
-    end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=tz)
-    demand = read_forecast(forecast, begin, end)
-    skilled = {q for a in team for q in a.skills}
-    uncovered = [q for q in demand.queues if q not in skilled]
-    if uncovered:
-        raise InvalidInput(f"no agent has the skill of forecast queues {uncovered}", file=str(agents),
-                           field="skills")
-    staffing = staffing_from_roster(plan, team, demand.queues, demand.start)
-    base = SimulationConfig() if routing is None else SimulationConfig(routing=routing)
-    if scenarios is not None:
-        spec = read_scenarios(scenarios, demand, base)
-        check_agents_known(spec.scenarios, staffing.agent_ids, scenarios)
-        if routing is not None:
-            spec = ScenarioFile(replace(spec.config, routing=routing), spec.scenarios)
-    else:
-        spec = ScenarioFile(base, (BASELINE,))
-    study = Study(demand, staffing, spec.config, spec.scenarios, replications=replications, seed=seed)
+    day = None
+    if replay_day is not None:
+        try:
+            day = date.fromisoformat(replay_day)
+        except ValueError as exc:
+            raise InvalidInput(f"not an ISO date: {replay_day!r}", field="--replay-day") from exc
+    study = load_study(forecast=forecast, roster=roster, agents=agents, scenarios=scenarios,
+                       replications=replications, seed=seed, routing=routing, history=history, replay_day=day)
+    demand, staffing = study.demand, study.staffing
     console.print(
-        f"simulating {demand.volume.shape[0] * demand.period_s / 3600:.0f} h from {demand.start.isoformat()}: "
+        f"{'replaying' if study.history is not None else 'simulating'} "
+        f"{demand.volume.shape[0] * demand.period_s / 3600:.0f} h from {demand.start.isoformat()}: "
         f"{len(demand.queues)} queues, {demand.volume.sum():,.0f} expected tasks, "
         f"{sum(1 for d in staffing.duty if d)} rostered agents, {len(study.scenarios)} scenarios × "
-        f"{replications} replications, routing {spec.config.routing}"
+        f"{replications} replications, routing {study.config.routing}"
     )
     with Progress(TextColumn("[bold]replications"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as progress:
@@ -117,16 +100,29 @@ def simulate_command(
     if plot is not None:
         plot_comparison(plot, results)
         console.print(f"wrote {plot}")
-    if events is not None:
+    if events is not None or periods is not None:
         cfg = study.scenarios[0].config(study.config)
-        tasks = generate_tasks(demand, cfg, seed=seed, replication=0)
+        if study.history is not None:
+            tasks = replay_tasks(study.history, demand, cfg, seed=seed, replication=0)
+        else:
+            tasks = generate_tasks(demand, cfg, seed=seed, replication=0)
         log = simulate(tasks, staffing, cfg, queues=demand.queues, horizon_s=demand.horizon_s)
-        frame = event_log_frame(log)
-        frame.insert(4, "arrival_at", [(demand.start + timedelta(seconds=float(s))).isoformat(timespec="seconds")
-                                       for s in frame["arrival_s"]])
-        events.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(events, index=False, float_format="%.3f")
-        console.print(f"wrote {events} ({len(frame):,} tasks)")
+        if events is not None:
+            frame = event_log_frame(log)
+            frame.insert(4, "arrival_at", [at(demand.start, s) for s in frame["arrival_s"]])
+            events.parent.mkdir(parents=True, exist_ok=True)
+            frame.to_csv(events, index=False, float_format="%.3f")
+            console.print(f"wrote {events} ({len(frame):,} tasks)")
+        if periods is not None:
+            by_period = per_period(log, period_s=demand.period_s, answer_within_s=cfg.answer_within_s)
+            by_period.insert(1, "period_start", [at(demand.start, s) for s in by_period["period_start_s"]])
+            periods.parent.mkdir(parents=True, exist_ok=True)
+            by_period.drop(columns=["period_start_s"]).to_csv(periods, index=False, float_format="%.4f")
+            console.print(f"wrote {periods} ({len(by_period):,} queue-periods)")
+
+
+def at(start: datetime, offset_s: float) -> str:
+    return (start + timedelta(seconds=float(offset_s))).isoformat(timespec="seconds")
 
 
 def register(app: typer.Typer) -> None:

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 
 from api.auth import Authenticator, require_role
-from api.dashboard.panels import PANEL_NAMES, PanelName, read_panel
+from api.dashboard.panels import PANEL_NAMES, read_panel
 from api.deps import QueueDep, SupervisorDep
 from api.routes import events as events_route
 from api.settings import Settings, get_settings
@@ -67,9 +67,8 @@ def dashboard_panel(name: str, request: Request, _: SupervisorDep) -> dict[str, 
     """``{"name", "data": <panel JSON> | null, "error": <message> | null}``; null data means "no data yet"."""
     if name not in PANEL_NAMES:
         raise NotFound(f"no dashboard panel named {name!r}; known: {', '.join(PANEL_NAMES)}", field="name")
-    panel_name: PanelName = name  # type: ignore[assignment]
     try:
-        panel = read_panel(report_dir(request), panel_name)
+        panel = read_panel(report_dir(request), name)
     except DispatchwiseError as exc:  # a broken file shows in its panel instead of breaking the board
         return {"name": name, "data": None, "error": str(exc)}
     return {"name": name, "data": None if panel is None else panel.model_dump(mode="json"), "error": None}

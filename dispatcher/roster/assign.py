@@ -61,30 +61,125 @@ class Assignment:
     """Agent id → quarters below the contract minimum (only when the minimum had to be softened)."""
 
 
+def _build(problem: RosterProblem, group: Group, allowed: Sequence[Candidate], counts: Mapping[int, int],
+           n_days: int, rules: Sequence[AssignRule]) -> AssignModel:
+    am = AssignModel(problem, group, allowed, counts, n_days, cp_model.CpModel(), soft_minimum=True)
+    for i in range(group.size):
+        for c in allowed:
+            am.y[i, c.index] = am.model.NewBoolVar(f"y_{i}_{c.index}")
+    for rule in rules:
+        rule(am)
+    am.model.Minimize(sum(coef * expr for expr, coef in am.objective))
+    return am
+
+
+def _solver(time_limit_s: float, workers: int, seed: int) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(time_limit_s, 0.05)
+    solver.parameters.num_workers = max(workers, 1)
+    solver.parameters.random_seed = seed
+    return solver
+
+
+def greedy(group: Group, allowed: Sequence[Candidate], counts: Mapping[int, int]) -> dict[tuple[int, int], int]:
+    """A quick named assignment of the counted shifts (hint for CP-SAT): day by day, each shift to the
+    eligible agent furthest below their minimum, keeping max hours, max days and rest."""
+    lim = group.limits
+    hours = [0] * group.size
+    days = [0] * group.size
+    last_end: list[Candidate | None] = [None] * group.size
+    hint: dict[tuple[int, int], int] = {}
+    todo = sorted((c for c in allowed if counts.get(c.index, 0) > 0), key=lambda c: (c.day_index, c.start))
+    for c in todo:
+        for _ in range(counts[c.index]):
+            best = None
+            for i in range(group.size):
+                prev = last_end[i]
+                if prev is not None and (prev.day_index == c.day_index or c.start - prev.end < lim.min_rest):
+                    continue
+                if hours[i] + c.paid_quarters > lim.max_quarters or days[i] >= lim.max_days:
+                    continue
+                key = (hours[i] - lim.min_quarters, days[i], i)
+                if best is None or key < best[0]:
+                    best = (key, i)
+            if best is None:
+                break
+            i = best[1]
+            hint[i, c.index] = 1
+            hours[i] += c.paid_quarters
+            days[i] += 1
+            last_end[i] = c
+    by_agent: dict[int, list[Candidate]] = {}
+    for (i, ci) in hint:
+        by_agent.setdefault(i, []).append(next(c for c in allowed if c.index == ci))
+    for i in range(group.size):  # top up agents below their minimum with the longest shift that fits
+        mine = by_agent.setdefault(i, [])
+        for c in sorted(allowed, key=lambda c: -c.paid_quarters):
+            if hours[i] >= lim.min_quarters or days[i] >= lim.max_days:
+                break
+            if hours[i] + c.paid_quarters > lim.max_quarters:
+                continue
+            if any(o.day_index == c.day_index or abs((c.start - o.end).total_seconds()) < lim.min_rest.total_seconds()
+                   or abs((o.start - c.end).total_seconds()) < lim.min_rest.total_seconds() for o in mine):
+                continue
+            mine.append(c)
+            hint[i, c.index] = 1
+            hours[i] += c.paid_quarters
+            days[i] += 1
+    return hint
+
+
+def core_score(group: Group, allowed: Sequence[Candidate], counts: Mapping[int, int],
+               chosen: Mapping[tuple[int, int], int], weights_under: float, weights_over: float) -> float:
+    """The core objective (following counts, meeting minimums) of an assignment, to compare two."""
+    score = 0.0
+    for c in allowed:
+        k = sum(chosen.get((i, c.index), 0) for i in range(group.size))
+        diff = k - counts.get(c.index, 0)
+        score += (c.p1 - c.p0) * 2 * (weights_under * -diff if diff < 0 else weights_over * diff)
+    for i in range(group.size):
+        paid = sum(c.paid_quarters for c in allowed if chosen.get((i, c.index), 0))
+        score += 50.0 * max(group.limits.min_quarters - paid, 0)
+    return score
+
+
 def assign_group(problem: RosterProblem, group: Group, candidates: Sequence[Candidate],
                  counts: Mapping[int, int], n_days: int, rules: Sequence[AssignRule], *,
-                 time_limit_s: float, workers: int, seed: int) -> Assignment:
+                 core: Sequence[AssignRule] = (), time_limit_s: float, workers: int, seed: int) -> Assignment:
+    """Name the group's agents. A contract minimum is a heavy penalty, not a wall, so a roster always
+    exists and shortfalls are reported. With ``core`` rules, a model of those alone is solved first
+    (fast) and hints the full model, which then only trades coverage for fairness where it pays."""
     allowed = [candidates[ci] for ci in group.allowed]
-    for soft in (False, True):
-        am = AssignModel(problem, group, allowed, counts, n_days, cp_model.CpModel(), soft)
-        for i in range(group.size):
-            for c in allowed:
-                am.y[i, c.index] = am.model.NewBoolVar(f"y_{i}_{c.index}")
-        for rule in rules:
-            rule(am)
-        am.model.Minimize(sum(coef * expr for expr, coef in am.objective))
-        solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = max(time_limit_s, 0.05)
-        solver.parameters.num_workers = max(workers, 1)
-        solver.parameters.random_seed = seed
-        status = solver.Solve(am.model)
+    hint = greedy(group, allowed, counts)
+    limit = time_limit_s
+    if core:
+        first = _build(problem, group, allowed, counts, n_days, core)
+        for key, var in first.y.items():
+            first.model.AddHint(var, hint.get(key, 0))
+        solver = _solver(time_limit_s * 0.4, workers, seed)
+        status = solver.Solve(first.model)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            shifts = {
-                agent.id: [c.index for c in allowed if solver.Value(am.y[i, c.index])]
-                for i, agent in enumerate(group.agents)
-            }
-            short = {group.agents[i].id: int(solver.Value(v)) for i, v in am.min_shortfall.items()
-                     if solver.Value(v) > 0}
-            return Assignment(shifts, solver.StatusName(status).lower(), short)
-    return Assignment({a.id: [] for a in group.agents}, "infeasible",
-                      {a.id: group.limits.min_quarters for a in group.agents})
+            hint = {key: int(solver.Value(var)) for key, var in first.y.items()}
+        limit = max(time_limit_s - solver.WallTime(), 0.05)
+    am = _build(problem, group, allowed, counts, n_days, rules)
+    for key, var in am.y.items():
+        am.model.AddHint(var, hint.get(key, 0))
+    solver = _solver(limit, workers, seed)
+    status = solver.Solve(am.model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):  # pragma: no cover - all-off is always feasible
+        return Assignment({a.id: [] for a in group.agents}, "unknown",
+                          {a.id: group.limits.min_quarters for a in group.agents})
+    chosen = {key: int(solver.Value(var)) for key, var in am.y.items()}
+    w = problem.weights
+    state = solver.StatusName(status).lower()
+    if core_score(group, allowed, counts, hint, w.under, w.over) < core_score(group, allowed, counts, chosen,
+                                                                              w.under, w.over):
+        chosen, state = hint, "greedy"
+    shifts = {agent.id: [c.index for c in allowed if chosen.get((i, c.index), 0)]
+              for i, agent in enumerate(group.agents)}
+    short = {}
+    for i, agent in enumerate(group.agents):
+        paid = sum(c.paid_quarters for c in allowed if chosen.get((i, c.index), 0))
+        if paid < group.limits.min_quarters:
+            short[agent.id] = group.limits.min_quarters - paid
+    return Assignment(shifts, state, short)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
@@ -19,7 +20,7 @@ import numpy as np
 
 from dispatcher.domain import Interval, Roster, Shift, SkillBlock
 from dispatcher.roster import counts as count_model
-from dispatcher.roster.assign import AssignRule, assign_group
+from dispatcher.roster.assign import Assignment, AssignRule, assign_group
 from dispatcher.roster.counts import Rule
 from dispatcher.roster.evaluate import fairness_of, objective_of
 from dispatcher.roster.explain import binding_rules, precheck
@@ -32,6 +33,8 @@ COUNT_RULES: tuple[Rule, ...] = (contract.counts, rest.counts, breaks.counts, co
                                  stability.counts)
 ASSIGN_RULES: tuple[AssignRule, ...] = (contract.assign, rest.assign, coverage.assign, fairness.assign,
                                         preferences.assign, stability.assign)
+ASSIGN_CORE: tuple[AssignRule, ...] = (contract.assign, rest.assign, coverage.assign)
+"""Hard rules plus following the counts: solved first, it hints the full model."""
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -46,7 +49,7 @@ class Placed:
 
 
 def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers: int = 2, seed: int = 0,
-                 mip_gap: float = 0.002, explain: bool = True, progress: Progress | None = None) -> RosterResult:
+                 explain: bool = True, progress: Progress | None = None) -> RosterResult:
     """Best roster found within the time limit; never raises for conflicting rules (see explanations)."""
     report: Progress = progress or (lambda _stage, _info: None)
     t0 = perf_counter()
@@ -64,9 +67,8 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
     t_build = perf_counter() - t0
     report("build", {"candidates": len(candidates), "groups": len(groups), "seconds": t_build})
     stage1_limit = max(time_limit_s * 0.6 - t_build, 0.2)
-    sol = count_model.solve(model, time_limit_s=stage1_limit, workers=workers, mip_gap=mip_gap)
-    report("counts", {"lp_bound": sol.lp_bound, "objective": sol.objective, "mip_bound": sol.mip_bound,
-                      "optimal": sol.optimal})
+    sol = count_model.solve(model, time_limit_s=stage1_limit, workers=workers)
+    report("counts", {"lp_bound": sol.lp_bound, "optimal": sol.optimal, "seconds": sol.seconds_lp})
     t_counts = perf_counter() - t0
 
     by_group: dict[int, dict[int, int]] = defaultdict(dict)
@@ -78,27 +80,31 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
     remaining = max(time_limit_s - (perf_counter() - t0), 0.5)
     busy = [g for g in groups if by_group.get(g.index) or g.limits.min_quarters > 0]
     agents_busy = sum(g.size for g in busy) or 1
-    for done, g in enumerate(busy, start=1):
-        share = max(remaining * 0.8 * g.size / agents_busy, 0.1)
-        result = assign_group(problem, g, candidates, by_group.get(g.index, {}), len(req.days), ASSIGN_RULES,
-                              time_limit_s=share, workers=workers, seed=seed)
-        statuses.append(result.status)
-        for agent_id, cis in result.shifts.items():
-            for ci in cis:
-                assigned[g.index, ci].append(agent_id)
-        for agent_id, short in result.short_of_minimum.items():
-            explanations.append(Explanation(
-                "min_hours_week", f"{short * PERIOD_MIN / 60:g} h below the contract minimum: rest, consecutive-day "
-                f"and availability rules leave no way to reach it", agent_id=agent_id))
-        report("assign", {"done": done, "total": len(busy)})
+    def run(g: Group) -> Assignment:
+        share = max(remaining * 0.8 * g.size / agents_busy * max(workers, 1), 0.3)
+        return assign_group(problem, g, candidates, by_group.get(g.index, {}), len(req.days), ASSIGN_RULES,
+                            core=ASSIGN_CORE, time_limit_s=share, workers=1, seed=seed)
+
+    with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:  # CP-SAT releases the GIL
+        for done, (g, result) in enumerate(zip(busy, pool.map(run, busy), strict=True), start=1):
+            statuses.append(result.status)
+            for agent_id, cis in result.shifts.items():
+                for ci in cis:
+                    assigned[g.index, ci].append(agent_id)
+            for agent_id, short in result.short_of_minimum.items():
+                explanations.append(Explanation(
+                    "min_hours_week", f"{short * PERIOD_MIN / 60:g} h below the contract minimum: no assignment "
+                    "keeping rest, days and availability reached it within the time limit", agent_id=agent_id))
+            report("assign", {"done": done, "total": len(busy)})
     t_assign = perf_counter() - t0
 
-    placed: list[Placed] = []
-    for (g, ci), agent_ids in sorted(assigned.items()):
+    order = sorted((ci, agent_id, g) for (g, ci), agent_ids in assigned.items() for agent_id in agent_ids)
+    at_work = np.zeros(req.n_periods, dtype=np.int64)
+    for ci, _, _ in order:
         c = candidates[ci]
-        shares = [sol.break_share.get((g, ci, b)) for b in range(len(c.breaks))]
-        for agent_id, offsets in zip(sorted(agent_ids), breaks.place(c, len(agent_ids), shares), strict=True):
-            placed.append(Placed(agent_id, g, c, offsets))
+        at_work[max(c.p0, 0):min(c.p1, req.n_periods)] += 1
+    plans = breaks.place_by_slack([(candidates[ci], 0) for ci, _, _ in order], at_work, required.sum(axis=0))
+    placed = [Placed(agent_id, g, candidates[ci], plan) for (ci, agent_id, g), plan in zip(order, plans, strict=True)]
     _allocate_skills(placed, groups, required, problem)
     shifts = [_to_shift(p, problem) for p in placed]
     roster = Roster(week_start, tuple(problem.pins) + tuple(shifts))
@@ -116,8 +122,8 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
         roster=roster, coverage=cov, objective=objective, bound=sol.lp_bound, status=status,
         fairness=fairness_of(roster, problem.agents, problem.templates), paid_hours=paid, changed_shifts=changed,
         explanations=tuple(explanations),
-        timings={"build": t_build, "lp": sol.seconds_lp, "mip": sol.seconds_mip, "counts": t_counts,
-                 "assign": t_assign - t_counts, "total": t_total, "mip_bound": sol.mip_bound},
+        timings={"build": t_build, "lp": sol.seconds_lp, "counts": t_counts, "assign": t_assign - t_counts,
+                 "total": t_total},
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
@@ -116,3 +117,102 @@ def draw_chunked(
     values = [np.asarray(draw(rng, CHUNK), dtype=np.float64) for _ in range(chunks)]
     out: FloatArray = np.concatenate(values)[:n] if values else np.empty(0)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """Recorded contacts to replay (seconds from the simulation start), sorted by arrival."""
+
+    arrival_s: FloatArray
+    queue: IntArray
+    handle_s: FloatArray
+    """Recorded handle time; NaN where unknown (an abandoned contact was never handled)."""
+    urgent: BoolArray
+    important: BoolArray
+
+    def __post_init__(self) -> None:
+        n = len(self.arrival_s)
+        if not all(len(a) == n for a in (self.queue, self.handle_s, self.urgent, self.important)):
+            raise InvalidInput("history arrays differ in length", field="history")
+        if n and np.any(np.diff(self.arrival_s) < 0):
+            raise InvalidInput("history must be sorted by arrival", field="created_at")
+
+
+def fit_lognormal_sigma(handle_s: FloatArray, queue: IntArray) -> float:
+    """Shape of a lognormal handle-time model fitted to history: pooled std of log times around
+    each queue's own mean log time (queues differ in scale, not much in shape)."""
+    ok = np.isfinite(handle_s) & (handle_s > 0)
+    if np.count_nonzero(ok) < 2:
+        raise InvalidInput("need at least two recorded handle times to fit a lognormal", field="handle_time_s")
+    logs, groups = np.log(handle_s[ok]), queue[ok]
+    means = np.bincount(groups, weights=logs) / np.maximum(np.bincount(groups), 1)
+    resid = logs - means[groups]
+    return float(np.sqrt((resid**2).sum() / max(len(resid) - len(np.unique(groups)), 1)))
+
+
+def replay_tasks(
+    history: History,
+    demand: Demand,
+    cfg: SimulationConfig,
+    *,
+    seed: int,
+    replication: int,
+    volume_multiplier: float = 1.0,
+    aht_multiplier: float = 1.0,
+) -> Tasks:
+    """The recorded contacts as tasks. Unknown handle times are drawn around the period's AHT; patience
+    is drawn. Volume ≠ 1 thins contacts (× < 1) or adds jittered copies of randomly chosen ones (× > 1)."""
+    if volume_multiplier < 0 or aht_multiplier <= 0:
+        raise InvalidInput("volume multiplier must be >= 0 and AHT multiplier > 0", field="volume")
+    n = len(history.arrival_s)
+    keep_rng, extra_rng, jitter_rng, patience_rng, handle_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence([seed, replication, 1_000_003]).spawn(5)
+    )
+    index = np.arange(n)
+    if volume_multiplier <= 1.0:
+        chosen = index[keep_rng.random(n) < volume_multiplier]
+        jitter = np.zeros(len(chosen))
+    else:
+        whole, part = divmod(volume_multiplier - 1.0, 1.0)
+        copies = int(whole) + (extra_rng.random(n) < part)
+        extra = np.repeat(index, copies)
+        chosen = np.concatenate([index, extra])
+        jitter = np.concatenate([np.zeros(n), jitter_rng.uniform(-0.5, 0.5, len(extra)) * demand.period_s])
+    arrival = np.clip(history.arrival_s[chosen] + jitter, 0.0, demand.horizon_s)
+    queue = history.queue[chosen]
+    period = np.clip((arrival // demand.period_s).astype(np.int64), 0, demand.volume.shape[0] - 1)
+    sigma = cfg.handle_sigma
+    drawn = demand.aht_s[period, queue] * draw_chunked(
+        handle_rng, len(chosen), lambda r, k: r.lognormal(-sigma * sigma / 2, sigma, k)
+    )
+    recorded = history.handle_s[chosen]
+    handle = np.where(np.isfinite(recorded) & (recorded > 0), recorded, drawn) * aht_multiplier
+    patience = cfg.mean_patience_s * draw_chunked(patience_rng, len(chosen), lambda r, k: r.exponential(1.0, k))
+    order = np.argsort(arrival, kind="stable")
+    return Tasks(
+        arrival_s=arrival[order],
+        queue=queue[order].astype(np.int64),
+        urgent=history.urgent[chosen][order],
+        important=history.important[chosen][order],
+        handle_s=handle[order].astype(np.float64),
+        patience_s=patience[order],
+    )
+
+
+def demand_from_history(
+    history: History, queues: tuple[str, ...], start: datetime, period_s: float, periods: int
+) -> Demand:
+    """Observed volume and mean recorded handle time per period: the Demand a replay stands for."""
+    period = np.clip((history.arrival_s // period_s).astype(np.int64), 0, periods - 1)
+    shape = (periods, len(queues))
+    volume = np.zeros(shape)
+    np.add.at(volume, (period, history.queue), 1.0)
+    known = np.isfinite(history.handle_s) & (history.handle_s > 0)
+    total = np.zeros(shape)
+    count = np.zeros(shape)
+    np.add.at(total, (period[known], history.queue[known]), history.handle_s[known])
+    np.add.at(count, (period[known], history.queue[known]), 1.0)
+    queue_mean = total.sum(axis=0) / np.maximum(count.sum(axis=0), 1.0)
+    queue_mean = np.where(queue_mean > 0, queue_mean, 300.0)
+    aht = np.where(count > 0, total / np.maximum(count, 1.0), queue_mean[None, :])
+    return Demand(queues, start, period_s, volume, aht)

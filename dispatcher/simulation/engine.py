@@ -83,6 +83,7 @@ def simulate(
     waiting: list[list[deque[int]]] = [[deque() for _ in range(4)] for _ in range(n_queues)]
     waiting_n = [0] * n_queues
     idle_by_queue: list[set[int]] = [set() for _ in range(n_queues)]
+    idle_by_level: list[list[set[int]]] = [[set() for _ in range(6)] for _ in range(n_queues)]
     on_duty = [False] * n_agents
     busy = [False] * n_agents
     busy_s = [0.0] * n_agents
@@ -109,6 +110,7 @@ def simulate(
         busy[a] = True
         for aq in agent_queues[a]:
             idle_by_queue[aq].discard(a)
+            idle_by_level[aq][prof[a][aq]].discard(a)
         push(heap, (now + handle[x] * factor[prof[a][q] - 1], COMPLETE, x))
 
     def oldest_waiting(a: int) -> int:
@@ -145,13 +147,17 @@ def simulate(
         else:
             for q in agent_queues[a]:
                 idle_by_queue[q].add(a)
+                idle_by_level[q][prof[a][q]].add(a)
 
     def pick_idle_agent(q: int) -> int:
         idle = idle_by_queue[q]
         if not idle:
             return -1
-        if cfg.routing == "greedy":
-            return max(idle, key=lambda a: (prof[a][q], -a))
+        if cfg.routing == "greedy":  # any idle agent of the highest proficiency
+            for level in idle_by_level[q][:0:-1]:
+                if level:
+                    return next(iter(level))
+            return -1
         if cfg.routing == "least_busy":
             return min(idle, key=lambda a: (busy_s[a], a))
         members = queue_agents[q]  # round robin: next idle agent after the last one chosen
@@ -216,7 +222,8 @@ def simulate(
             if optimizer:
                 waiting[q][rank[x]].append(x)
                 waiting_n[q] += 1
-                push(heap, (now + patience[x], ABANDON, x))
+                if patience[x] < math.inf:
+                    push(heap, (now + patience[x], ABANDON, x))
                 if idle_by_queue[q]:
                     schedule_tick(now)
             else:
@@ -226,7 +233,8 @@ def simulate(
                 else:
                     waiting[q][rank[x]].append(x)
                     waiting_n[q] += 1
-                    push(heap, (now + patience[x], ABANDON, x))
+                    if patience[x] < math.inf:
+                        push(heap, (now + patience[x], ABANDON, x))
         elif kind == COMPLETE:
             a = served_by[x]
             end[x] = now
@@ -255,6 +263,7 @@ def simulate(
             on_duty[x] = False
             for q in agent_queues[x]:
                 idle_by_queue[q].discard(x)
+                idle_by_level[q][prof[x][q]].discard(x)
     finish = max(now, horizon_s)
     start_arr = np.asarray(start, dtype=np.float64)
     arrival_arr = tasks.arrival_s

@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from dispatcher.errors import InvalidInput
-from dispatcher.simulation.arrivals import generate_tasks
+from dispatcher.simulation.arrivals import History, generate_tasks, replay_tasks
 from dispatcher.simulation.engine import simulate
 from dispatcher.simulation.kpis import summarize
 from dispatcher.simulation.model import Demand, SimulationConfig, Staffing
@@ -54,6 +54,8 @@ class Study:
     scenarios: tuple[Scenario, ...]
     replications: int = 20
     seed: int = 1
+    history: History | None = None
+    """Replay these recorded contacts instead of drawing arrivals from the demand."""
 
     def __post_init__(self) -> None:
         if not self.scenarios:
@@ -71,10 +73,16 @@ def run_replication(study: Study, scenario_index: int, replication: int) -> dict
     cfg = scenario.config(study.config)
     staff_rng = np.random.default_rng([study.seed, replication, 7_919])
     staffing = scenario.staffing(study.staffing, staff_rng)
-    tasks = generate_tasks(
-        study.demand, cfg, seed=study.seed, replication=replication,
-        volume_multiplier=scenario.volume_multiplier, aht_multiplier=scenario.aht_multiplier,
-    )
+    if study.history is not None:
+        tasks = replay_tasks(
+            study.history, study.demand, cfg, seed=study.seed, replication=replication,
+            volume_multiplier=scenario.volume_multiplier, aht_multiplier=scenario.aht_multiplier,
+        )
+    else:
+        tasks = generate_tasks(
+            study.demand, cfg, seed=study.seed, replication=replication,
+            volume_multiplier=scenario.volume_multiplier, aht_multiplier=scenario.aht_multiplier,
+        )
     log = simulate(tasks, staffing, cfg, queues=study.demand.queues, horizon_s=study.demand.horizon_s)
     kpis = summarize(log, answer_within_s=cfg.answer_within_s, sla=cfg.sla)
     kpis["events"] = float(log.events)
@@ -94,7 +102,8 @@ def run_study(
     min_parallel_tasks: float = SERIAL_BELOW_TASKS,
 ) -> dict[str, list[dict[str, float]]]:
     """KPIs per scenario name and replication. Runs in ``workers`` processes unless the study is tiny
-    (fewer than ``min_parallel_tasks`` expected tasks over all runs)."""
+    (fewer than ``min_parallel_tasks`` expected tasks over all runs). Workers are spawned (safe from a
+    threaded server), so a calling script needs the ``if __name__ == "__main__":`` guard."""
     jobs = [(s, r) for r in range(study.replications) for s in range(len(study.scenarios))]
     results: dict[tuple[int, int], dict[str, float]] = {}
     total_tasks = float(study.demand.volume.sum()) * len(jobs)

@@ -35,14 +35,30 @@ def batch_scores(
 def best_matching(score: FloatArray) -> list[tuple[int, int]]:
     """Maximum-weight matching of rows (tasks) to columns (agents, one task each), forbidden pairs left out."""
     feasible = score > FORBIDDEN / 2
-    best = np.argmax(score, axis=1)
-    has_any = feasible[np.arange(score.shape[0]), best]
-    if np.unique(best[has_any]).size == np.count_nonzero(has_any):
-        # no two tasks want the same agent: each taking its best agent is optimal (the sum of row maxima)
-        return [(int(t), int(best[t])) for t in np.flatnonzero(has_any)]
+    quick = _row_maxima_matching(score, feasible)
+    if quick is not None:
+        return quick
     rows, cols = np.nonzero(feasible)
     result = assign_arrays(
         rows, cols, score[rows, cols], np.ones(score.shape[1], dtype=np.int64), score.shape[0]
     )
     chosen = np.flatnonzero(result.task_agent >= 0)
     return [(int(t), int(result.task_agent[t])) for t in chosen]
+
+
+def _row_maxima_matching(score: FloatArray, feasible: BoolArray) -> list[tuple[int, int]] | None:
+    """When every task can take a distinct agent among its own best-scoring ones, that is optimal
+    (it reaches the sum of row maxima); the common case of a few tasks and many idle agents."""
+    row_max = score.max(axis=1)
+    used: set[int] = set()
+    pairs = []
+    for t in np.argsort(-row_max, kind="stable").tolist():
+        if not feasible[t].any():
+            continue
+        best = np.flatnonzero(score[t] == row_max[t]).tolist()
+        agent = next((a for a in best if a not in used), -1)
+        if agent < 0:
+            return None
+        used.add(agent)
+        pairs.append((t, agent))
+    return pairs

@@ -8,13 +8,21 @@ from dataclasses import dataclass
 from forecasting.models.base import Fitted, Intervals, ModelInput, Prediction
 from forecasting.models.ets import fit_ets, fit_mstl
 from forecasting.models.glm import fit_glm
-from forecasting.models.naive import fit_ewm_week, fit_mean_week4, fit_mean_week8, fit_snaive_day, fit_snaive_week
+from forecasting.models.naive import (
+    fit_ewm_week,
+    fit_mean_week4,
+    fit_mean_week8,
+    fit_median_week3,
+    fit_snaive_day,
+    fit_snaive_week,
+)
 from forecasting.models.profile import (
     fit_profile_pooled,
     fit_profile_smooth,
     fit_profile_trend,
     fit_profile_weekday,
 )
+from forecasting.models.recent import fit_recent_type3, fit_recent_type5
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +40,10 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("snaive_week", fit_snaive_week, True, "same period, last same weekday"),
         ModelSpec("snaive_day", fit_snaive_day, True, "same period, last day with the same hours"),
         ModelSpec("mean_week4", fit_mean_week4, True, "mean of the last 4 same weekdays"),
+        ModelSpec("median_week3", fit_median_week3, True, "median of the last 3 same weekdays"),
         ModelSpec("ewm_week", fit_ewm_week, True, "same weekdays, weights halving each week back"),
+        ModelSpec("recent_type3", fit_recent_type3, True, "last 3 days of the same day type, weekday-levelled"),
+        ModelSpec("recent_type5", fit_recent_type5, True, "last 5 days of the same day type, weekday-levelled"),
         ModelSpec("mean_week8", fit_mean_week8, True, "mean of the last 8 same weekdays"),
         ModelSpec("profile_weekday", fit_profile_weekday, True, "weekday total × weekday intraday share"),
         ModelSpec("profile_pooled", fit_profile_pooled, True, "weekday total × share pooled over same hours"),

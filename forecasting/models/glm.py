@@ -1,8 +1,13 @@
 """Poisson GLM: log rate = period-of-day (per opening-hours group) + weekday + linear trend.
 
-Fitted with statsmodels on the last ``weeks`` of normal days (holidays and rebounds are handled by
-the calendar, so no holiday terms are needed here). Sharing the period-of-day shape across weekdays
-with the same opening hours gives a smooth profile from many days, the trend term follows growth.
+Fitted on the last ``weeks`` of normal days (holidays and rebounds are handled by the calendar, so
+no holiday terms are needed here). Sharing the period-of-day shape across weekdays with the same
+opening hours gives a smooth profile from many days; the trend term follows growth.
+
+The maximum-likelihood fit exploits the structure instead of a dense design matrix: given the
+weekday and trend terms, each period-of-day coefficient has a closed form (observed over expected);
+given those, the few weekday/trend terms take a Newton step. Same estimate as statsmodels'
+``GLM(Poisson)`` on the equivalent dummy design (a test checks it), at O(cells) per iteration.
 """
 
 from __future__ import annotations
@@ -10,108 +15,96 @@ from __future__ import annotations
 import numpy as np
 
 from forecasting.models.base import Fitted, ModelInput
-from forecasting.series import DayArray, FloatArray, weekday_of
+from forecasting.series import BoolArray, DayArray, FloatArray, weekday_of
 
 WEEKS = 12
-RIDGE = 1e-6
+LOG_FLOOR = -30.0
+TREND_SCALE_DAYS = 365.0
 
 
-def poisson_irls(x: FloatArray, y: FloatArray, *, iterations: int = 25, tol: float = 1e-8) -> FloatArray:
-    """Poisson regression (log link) by Newton/IRLS on the normal equations with a tiny ridge, so
-    all-zero periods stay finite. Same estimate as ``statsmodels.GLM(..., Poisson())`` (see tests),
-    an order of magnitude faster on these sparse dummy designs."""
-    mu0 = max(float(y.mean()), 1e-3)
-    coef = np.linalg.lstsq(x, np.log(np.maximum(y, 0.5) / mu0), rcond=None)[0]
-    coef[np.isnan(coef)] = 0.0
-    for _ in range(iterations):
-        eta = np.clip(x @ coef, -30, 30)
-        mu = np.exp(eta)
-        gradient = x.T @ (y - mu)
-        hessian = (x.T * mu) @ x + RIDGE * np.eye(x.shape[1])
-        step = np.linalg.solve(hessian, gradient)
-        coef = coef + step
-        if float(np.max(np.abs(step))) < tol:
-            break
-    return np.asarray(coef, dtype=np.float64)
-
-
-def _groups(open_slots: np.ndarray) -> np.ndarray:
-    """Opening-hours group per weekday (weekdays with identical open periods share one)."""
+def opening_groups(open_slots: BoolArray) -> np.ndarray:
+    """Opening-hours group per weekday (weekdays with identical open periods share one; -1 closed)."""
     group = np.full(7, -1)
     next_id = 0
     for wd in range(7):
         if not open_slots[wd].any():
             continue
-        for prev in range(wd):
-            if group[prev] >= 0 and np.array_equal(open_slots[prev], open_slots[wd]):
-                group[wd] = group[prev]
-                break
+        same = [prev for prev in range(wd) if group[prev] >= 0 and np.array_equal(open_slots[prev], open_slots[wd])]
+        if same:
+            group[wd] = group[same[0]]
         else:
             group[wd] = next_id
             next_id += 1
     return group
 
 
+def poisson_day_slot_fit(
+    counts: FloatArray, open_cells: BoolArray, day_group: np.ndarray, day_features: FloatArray,
+    *, n_groups: int | None = None, iterations: int = 100, tol: float = 1e-9,
+) -> tuple[FloatArray, FloatArray]:
+    """MLE of ``log mu[d, s] = slot[group[d], s] + day_features[d] @ theta``.
+
+    counts, open_cells: (days, periods); day_group: (days,) ints; day_features: (days, k).
+    Returns slot (groups, periods) — LOG_FLOOR where nothing was ever seen — and theta (k,).
+    """
+    if n_groups is None:
+        n_groups = int(day_group.max()) + 1 if len(day_group) else 0
+    y = np.where(open_cells, counts, 0.0)
+    onehot = np.zeros((len(day_group), n_groups))
+    onehot[np.arange(len(day_group)), day_group] = 1.0
+    observed = onehot.T @ y  # (groups, periods)
+    group_open = (onehot.T @ open_cells.astype(float)) > 0
+    theta = np.zeros(day_features.shape[1])
+    day_total = y.sum(axis=1)
+    slot = np.full((n_groups, counts.shape[1]), LOG_FLOOR)
+    for _ in range(iterations):
+        offset = np.exp(day_features @ theta)
+        expected = onehot.T @ (open_cells * offset[:, None])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slot = np.where(group_open & (observed > 0), np.log(observed / expected), LOG_FLOOR)
+        per_day = (np.exp(slot)[day_group] * open_cells).sum(axis=1) * offset
+        gradient = day_features.T @ (day_total - per_day)
+        hessian = (day_features.T * per_day) @ day_features + 1e-9 * np.eye(len(theta))
+        step = np.linalg.solve(hessian, gradient)
+        theta = theta + step
+        if float(np.max(np.abs(step), initial=0.0)) < tol:
+            break
+    return slot, theta
+
+
 def fit_glm(history: ModelInput, weeks: int = WEEKS) -> Fitted:
     open_slots = history.open_slots
-    group = _groups(open_slots)
-    # Column layout: one column per (group, open period), then weekday offsets, then trend.
-    slot_col = -np.ones((7, open_slots.shape[1]), dtype=np.int64)
-    n_col = 0
-    first_of_group: dict[int, int] = {}
-    for wd in range(7):
-        g = int(group[wd])
-        if g < 0:
-            continue
-        if g in first_of_group:
-            slot_col[wd] = slot_col[first_of_group[g]]
-            continue
-        first_of_group[g] = wd
-        idx = np.flatnonzero(open_slots[wd])
-        slot_col[wd, idx] = np.arange(n_col, n_col + len(idx))
-        n_col += len(idx)
-    weekday_col = {wd: n_col + i for i, wd in enumerate(w for w in range(7) if group[w] >= 0
-                                                          and first_of_group[int(group[w])] != w)}
-    n_col += len(weekday_col)
-    trend_col = n_col
-    n_col += 1
+    group = opening_groups(open_slots)
+    # Weekday terms relative to the first weekday of each opening-hours group (identifiable).
+    free_weekdays = [wd for wd in range(7) if group[wd] >= 0 and wd != int(np.flatnonzero(group == group[wd])[0])]
     n_days = history.volume.shape[0]
+
+    def features(day_index: np.ndarray, weekdays: np.ndarray) -> FloatArray:
+        columns = [(weekdays == wd).astype(float) for wd in free_weekdays]
+        columns.append((day_index - n_days) / TREND_SCALE_DAYS)
+        return np.column_stack(columns)
+
     rows = np.flatnonzero(history.present)
-    rows = rows[rows >= n_days - 7 * weeks]
-    scale = 365.0
-
-    def design(day_index: np.ndarray, weekdays: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        blocks, cells_d, cells_s = [], [], []
-        for d, wd in zip(day_index, weekdays, strict=True):
-            idx = np.flatnonzero(slot_col[wd] >= 0)
-            block = np.zeros((len(idx), n_col))
-            block[np.arange(len(idx)), slot_col[wd, idx]] = 1.0
-            if int(wd) in weekday_col:
-                block[:, weekday_col[int(wd)]] = 1.0
-            block[:, trend_col] = (d - n_days) / scale
-            blocks.append(block)
-            cells_d.append(np.full(len(idx), d))
-            cells_s.append(idx)
-        if not blocks:
-            return np.zeros((0, n_col)), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        return np.vstack(blocks), np.concatenate(cells_d), np.concatenate(cells_s)
-
-    weekdays = history.weekdays
-    x, cd, cs = design(rows, weekdays[rows])
-    y = history.volume[cd, cs]
-    coef = poisson_irls(x, y) if len(y) > n_col and y.sum() > 0 else np.zeros(n_col)
-    fitted_ok = bool(np.any(coef))
+    rows = rows[(rows >= n_days - 7 * weeks) & (group[history.weekdays[rows]] >= 0)]
+    weekdays = history.weekdays[rows]
+    fitted_ok = len(rows) >= 7 and float(np.nansum(history.volume[rows])) > 0
+    slot = np.zeros((1, open_slots.shape[1]))
+    theta = np.zeros(len(free_weekdays) + 1)
+    if fitted_ok:
+        slot, theta = poisson_day_slot_fit(
+            np.nan_to_num(history.volume[rows]), open_slots[weekdays], group[weekdays], features(rows, weekdays),
+            n_groups=int(group.max()) + 1)
     first_day = history.days[0]
 
     def point(days: DayArray) -> FloatArray:
         out = np.zeros((len(days), open_slots.shape[1]))
-        if not fitted_ok or not len(days):
+        wd = weekday_of(days)
+        known = group[wd] >= 0
+        if not fitted_ok or not known.any():
             return out
         index = (days - first_day).astype(np.int64)
-        xp, pd_, ps = design(index, weekday_of(days))
-        pos = np.searchsorted(index, pd_) if np.all(np.diff(index) > 0) else np.array(
-            [int(np.flatnonzero(index == d)[0]) for d in pd_])
-        out[pos, ps] = np.exp(np.clip(xp @ coef, -30, 30))
-        return out
+        log_day = features(index[known], wd[known]) @ theta
+        out[known] = np.exp(np.clip(slot[group[wd[known]]] + log_day[:, None], LOG_FLOOR, 30.0))
+        return out * open_slots[wd]
 
     return Fitted("glm", point, open_slots)

@@ -68,3 +68,18 @@ def fit_ewm_week(history: ModelInput, half_life_weeks: float = 1.0, weeks: int =
         return by_weekday(history, days, rows)
 
     return Fitted("ewm_week", point, history.open_slots)
+
+
+def fit_median_week3(history: ModelInput) -> Fitted:
+    """Median of the last 3 same weekdays: exact on a repeating timetable, yet one odd week
+    (a holiday rush, an outage) does not leak into the forecast."""
+    rows = {}
+    for wd in range(7):
+        picked = history.last_rows(wd, 3)
+        if len(picked):
+            rows[wd] = np.median(history.volume[picked], axis=0)
+
+    def point(days: DayArray) -> FloatArray:
+        return by_weekday(history, days, rows)
+
+    return Fitted("median_week3", point, history.open_slots)

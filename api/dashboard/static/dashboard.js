@@ -17,11 +17,12 @@
     { q: "Q4", title: "Defer", sub: "not urgent · not important" },
   ];
   var PANEL_NODES = { forecast_today: "forecast", coverage_today: "coverage", shifts_today: "gantt", simulation: "simulation" };
-  // Shown when /v1/kpis carries no targets of its own.
-  var DEFAULT_TARGETS = { service_level: 0.8, asa_s: 60, abandonment: 0.05, occupancy: 0.85 };
+  // Shown when /v1/kpis carries no targets of its own (a "targets" object with the same shape).
+  var DEFAULT_TARGETS = { service_level: { min: 0.8 }, asa_s: { max: 60 }, abandonment: { max: 0.05 },
+    occupancy: { min: 0.75, max: 0.85 } };
 
   var state = { key: null, es: null, sseOpen: false, lastLive: 0, lastSlow: 0, refreshTimer: null,
-    panels: {}, charts: {}, alerts: [], tz: null, inflight: false };
+    panels: {}, charts: {}, alerts: [], tz: null, inflight: false, pending: false };
 
   function $(id) { return document.getElementById(id); }
   function el(tag, cls, text) {
@@ -100,78 +101,63 @@
     }).finally(function () { $("login-submit").disabled = false; });
   }
 
-  // ---- adapters: tolerate small differences in the service's JSON shapes --------------------
+  // ---- view models of the service's JSON ----------------------------------------------------
   function listOf(body, names) {
     if (Array.isArray(body)) return body;
     for (var i = 0; i < names.length; i++) if (body && Array.isArray(body[names[i]])) return body[names[i]];
     return [];
   }
 
+  // /v1/queues: [{skill, depth, by_quadrant: {Q1..Q4: n}, oldest_age_s, overdue, predicted_breach, ...}]
   function queueBoard(body) {
-    var rows = listOf(body, ["skills", "queues", "items"]);
-    if (!rows.length && body && typeof body === "object" && body.skills && !Array.isArray(body.skills)) {
-      rows = Object.keys(body.skills).map(function (k) { var r = body.skills[k]; r.skill = r.skill || k; return r; });
-    }
-    var quads = { Q1: 0, Q2: 0, Q3: 0, Q4: 0 }, oldest = { Q1: null, Q2: null, Q3: null, Q4: null };
-    var perQuadSkills = { Q1: {}, Q2: {}, Q3: {}, Q4: {} };
-    var skills = rows.map(function (r) {
-      var byQ = r.by_quadrant || r.quadrants || {};
+    var quads = { Q1: 0, Q2: 0, Q3: 0, Q4: 0 }, perQuadSkills = { Q1: {}, Q2: {}, Q3: {}, Q4: {} };
+    var skills = listOf(body, ["skills"]).map(function (r) {
       var q = {};
       ["Q1", "Q2", "Q3", "Q4"].forEach(function (name) {
-        var cell = byQ[name], n = typeof cell === "object" && cell !== null ? num(cell.depth !== undefined ? cell.depth : cell.count) : num(cell);
-        q[name] = n || 0;
+        q[name] = num((r.by_quadrant || {})[name]) || 0;
         quads[name] += q[name];
         if (q[name]) perQuadSkills[name][r.skill] = q[name];
-        var old = cell && typeof cell === "object" ? num(cell.oldest_age_s) : null;
-        if (old !== null && (oldest[name] === null || old > oldest[name])) oldest[name] = old;
       });
-      var depth = num(r.depth !== undefined ? r.depth : r.count);
-      if (depth === null) depth = q.Q1 + q.Q2 + q.Q3 + q.Q4;
-      var breach = r.predicted_breach !== undefined ? r.predicted_breach : r.predicted_breaches;
-      return { skill: r.skill || r.name, depth: depth, q: q, oldest: num(r.oldest_age_s), overdue: num(r.overdue),
-        breach: typeof breach === "object" && breach !== null ? num(breach.count) : num(breach) };
+      return { skill: r.skill, depth: num(r.depth) || 0, q: q, oldest: num(r.oldest_age_s), overdue: num(r.overdue),
+        breach: num(r.predicted_breach) };
     });
-    var total = body && num(body.total) !== null ? num(body.total) : skills.reduce(function (a, s) { return a + s.depth; }, 0);
-    if (body && body.by_quadrant) {
-      ["Q1", "Q2", "Q3", "Q4"].forEach(function (name) {
-        var cell = body.by_quadrant[name];
-        if (cell === undefined) return;
-        var n = typeof cell === "object" && cell !== null ? num(cell.depth !== undefined ? cell.depth : cell.count) : num(cell);
-        if (n !== null) quads[name] = n;
-        if (cell && typeof cell === "object" && num(cell.oldest_age_s) !== null) oldest[name] = num(cell.oldest_age_s);
-      });
-    }
-    return { total: total, quads: quads, oldest: oldest, perQuadSkills: perQuadSkills, skills: skills };
+    var total = skills.reduce(function (a, s) { return a + s.depth; }, 0);
+    return { total: total, quads: quads, perQuadSkills: perQuadSkills, skills: skills };
   }
 
+  // One tile per KPI of /v1/kpis; a target is {min} or {max} or a {min, max} band.
   function kpiView(body) {
-    var k = (body && (body.kpis || body.totals || body.overall)) || body || {};
-    var targets = (body && body.targets) || {};
-    function pick(names) { for (var i = 0; i < names.length; i++) { var v = num(k[names[i]]); if (v !== null) return v; } return null; }
-    function target(name) { var v = num(targets[name]); return v === null ? DEFAULT_TARGETS[name] : v; }
+    var k = body || {}, targets = k.targets || {};
+    function target(name) { return targets[name] || DEFAULT_TARGETS[name]; }
     return [
-      { id: "service_level", label: "Service level", value: pick(["service_level", "sl"]), target: target("service_level"), fmt: pct, higher: true },
-      { id: "asa_s", label: "Average speed of answer", value: pick(["asa_s", "asa"]), target: target("asa_s"), fmt: secs, higher: false },
-      { id: "abandonment", label: "Abandonment", value: pick(["abandonment", "abandonment_rate", "abandon_rate"]), target: target("abandonment"), fmt: pct, higher: false },
-      { id: "occupancy", label: "Occupancy", value: pick(["occupancy"]), target: target("occupancy"), fmt: pct, higher: true },
+      { id: "service_level", label: "Service level", value: num(k.service_level), target: target("service_level"), fmt: pct },
+      { id: "asa_s", label: "Average speed of answer", value: num(k.asa_s), target: target("asa_s"), fmt: secs },
+      { id: "abandonment", label: "Abandonment", value: num(k.abandonment_rate), target: target("abandonment"), fmt: pct },
+      { id: "occupancy", label: "Occupancy", value: num(k.occupancy), target: target("occupancy"), fmt: pct },
     ];
   }
 
-  // ---- renderers ----------------------------------------------------------------------------
-  function renderKpis(body) {
+  function targetText(t, fmt) {
+    if (t.min !== undefined && t.max !== undefined) return fmt(t.min) + " – " + fmt(t.max);
+    return t.min !== undefined ? "≥ " + fmt(t.min) : "≤ " + fmt(t.max);
+  }
+
+  function renderKpis(body, label) {
     var box = clear($("kpis"));
     kpiView(body).forEach(function (k) {
-      var met = k.value === null ? null : k.higher ? k.value >= k.target : k.value <= k.target;
+      var t = k.target;
+      var met = k.value === null ? null : (t.min === undefined || k.value >= t.min) && (t.max === undefined || k.value <= t.max);
       var tile = el("div", "kpi" + (met === true ? " met" : met === false ? " missed" : ""));
       tile.dataset.kpi = k.id;
       tile.appendChild(el("div", "label", k.label));
-      var value = el("div", "value", k.fmt(k.value));
-      tile.appendChild(value);
-      var tgt = el("div", "target", "target " + (k.higher ? "≥ " : "≤ ") + k.fmt(k.target));
+      tile.appendChild(el("div", "value", k.fmt(k.value)));
+      var tgt = el("div", "target", "target " + targetText(t, k.fmt));
       if (met !== null) tgt.appendChild(el("span", "verdict", met ? "✓ met" : "✗ missed"));
       tile.appendChild(tgt);
       box.appendChild(tile);
     });
+    var counts = body && num(body.tasks) !== null ? " · " + body.tasks + " tasks, " + (body.answered || 0) + " answered" : "";
+    $("kpi-window").textContent = (label || "") + counts;
   }
 
   function renderQueues(body) {
@@ -186,7 +172,6 @@
       head.appendChild(el("span", null, def.sub));
       cell.appendChild(head);
       cell.appendChild(el("div", "count", board.quads[def.q]));
-      cell.appendChild(el("div", "meta", board.oldest[def.q] !== null ? "oldest " + age(board.oldest[def.q]) : "\u00a0"));
       var chips = el("div", "chips");
       Object.keys(board.perQuadSkills[def.q]).sort().forEach(function (skill) {
         chips.appendChild(el("span", "chip", skill + " " + board.perQuadSkills[def.q][skill]));
@@ -292,6 +277,10 @@
     return function (ts) { try { return uPlot.tzDate(new Date(ts * 1e3), tz); } catch (e) { return new Date(ts * 1e3); } };
   }
 
+  function timeAxis(tz) {  // 24-hour clock labels at the site, like the Gantt chart
+    return { values: function (u, splits) { return splits.map(function (ts) { return hhmm(new Date(ts * 1e3), tz); }); } };
+  }
+
   function chartWidth(node) { return Math.max(320, node.clientWidth || node.parentNode.clientWidth - 36); }
 
   function renderForecast(panel) {
@@ -328,7 +317,7 @@
     var bands = [];
     if (lower && upper) {
       data.push(upper, lower);
-      series.push({ label: "80 % upper", stroke: "rgba(47,111,209,.25)", width: 1 },
+      series.push({ label: "80 % interval", stroke: "rgba(47,111,209,.25)", width: 1 },
         { label: "80 % lower", stroke: "rgba(47,111,209,.25)", width: 1 });
       bands.push({ series: [2, 3], fill: "rgba(47,111,209,.10)" });
     }
@@ -339,9 +328,14 @@
     clear(node);
     state.charts.forecast = new uPlot({
       width: chartWidth(node), height: 250, tzDate: tzDate(panel.timezone), bands: bands, series: series,
-      axes: [{}, { label: "contacts / " + (panel.period_minutes || 15) + " min", size: 56 }],
+      axes: [timeAxis(panel.timezone), { label: "contacts / " + (panel.period_minutes || 15) + " min", size: 56 }],
       legend: { live: false }, cursor: { drag: { x: false, y: false } },
     }, data, node);
+    if (lower && upper) {  // one legend entry for the band
+      Array.prototype.forEach.call(node.querySelectorAll(".u-legend .u-series"), function (row) {
+        if (row.textContent.indexOf("80 % lower") >= 0) row.style.display = "none";
+      });
+    }
   }
 
   function renderCoverage(panel) {
@@ -356,7 +350,7 @@
       series: [{},
         { label: "scheduled", stroke: "#198a45", fill: "rgba(25,138,69,.14)", width: 2, paths: stepped },
         { label: "required", stroke: "#cc3b2f", width: 2, dash: [5, 3], paths: stepped }],
-      axes: [{}, { label: "agents", size: 50 }],
+      axes: [timeAxis(panel.timezone), { label: "agents", size: 50 }],
       legend: { live: false }, cursor: { drag: { x: false, y: false } },
     }, [xs, panel.scheduled, panel.required], node);
     var short = panel.required.reduce(function (n, r, i) { return n + (panel.scheduled[i] < r ? 1 : 0); }, 0);
@@ -509,8 +503,10 @@
   }
 
   function refreshLive() {
-    if (!state.key || state.inflight) return Promise.resolve();
+    if (!state.key) return Promise.resolve();
+    if (state.inflight) { state.pending = true; return Promise.resolve(); }  // run again when this one lands
     state.inflight = true;
+    state.pending = false;
     return Promise.all([
       api("/v1/queues").then(renderQueues),
       api("/v1/agents").then(renderAgents),
@@ -519,22 +515,36 @@
       state.lastLive = Date.now();
       $("updated").textContent = "updated " + clockText(new Date(), state.tz);
       showError(null);
-    }).catch(showError).finally(function () { state.inflight = false; });
+    }).catch(showError).finally(function () {
+      state.inflight = false;
+      if (state.pending) scheduleRefresh();
+    });
   }
+
+  function refreshKpis() {
+    var from = startOfToday(), to = new Date();
+    var label = "since " + clockText(from, state.tz, false) + (state.tz ? " " + state.tz : "");
+    return api("/v1/kpis?from=" + encodeURIComponent(from.toISOString()) + "&to=" + encodeURIComponent(to.toISOString()))
+      .then(function (body) { renderKpis(body, label); });
+  }
+
+  function paintClock() { $("clock").textContent = clockText(new Date(), state.tz); }
 
   function refreshSlow() {
     if (!state.key) return Promise.resolve();
     state.lastSlow = Date.now();
-    var from = startOfToday().toISOString(), to = new Date().toISOString();
-    $("kpi-window").textContent = "since " + clockText(startOfToday(), state.tz, false) + (state.tz ? " " + state.tz : "");
-    var kpis = api("/v1/kpis?from=" + encodeURIComponent(from) + "&to=" + encodeURIComponent(to)).then(renderKpis);
+    var kpis = refreshKpis();
     var panels = ["forecast_today", "coverage_today", "shifts_today", "simulation"].map(function (name) {
       return api("/dashboard/panels/" + name).then(function (body) {
         var data = body ? body.data : null;
         var key = JSON.stringify([data, body && body.error]);
         if (state.panels[name] === key) return;
         state.panels[name] = key;
-        if (data && data.timezone) state.tz = data.timezone;
+        if (data && data.timezone && data.timezone !== state.tz) {
+          state.tz = data.timezone;  // the site's day: repaint the clock, re-ask today's KPIs
+          paintClock();
+          refreshKpis().catch(showError);
+        }
         if (body && body.error) {
           var node = $(PANEL_NODES[name]);
           clear(node).appendChild(el("div", "empty error", "cannot show this panel: " + body.error));
@@ -581,7 +591,7 @@
     openStream();
     ticker = setInterval(function () {
       var now = Date.now();
-      $("clock").textContent = clockText(new Date(), state.tz);
+      paintClock();
       if (!state.sseOpen && now - state.lastLive >= 2000) refreshLive();
       else if (now - state.lastLive >= 15000) refreshLive();
       if (now - state.lastSlow >= 10000) refreshSlow();

@@ -3,29 +3,40 @@ that coverage holds (stage 1 decides how many start at each offset; stage 3 hand
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 
+import numpy as np
+import numpy.typing as npt
 from ortools.linear_solver import pywraplp
 
-from dispatcher.roster.counts import CountModel
+from dispatcher.roster.counts import CountModel, Term
 from dispatcher.roster.grid import Candidate
 
 
 def counts(model: CountModel) -> None:
+    """Break starts per candidate and offset (all skill sets together); which skill a break takes
+    from is left free — a relaxation of "the agent on the break worked that skill" that keeps the LP
+    small; stage 3 then places each named break where coverage has most slack."""
     cand = {c.index: c for c in model.candidates}
     n_periods = model.problem.requirements.n_periods
     starts: dict[tuple[int, int, int], list[pywraplp.Variable]] = {}
-    for (g, ci), n in model.n.items():
+    shifts: dict[int, list[pywraplp.Variable]] = {}
+    for (_, ci), n in model.n.items():
+        shifts.setdefault(ci, []).append(n)
+    away: dict[int, list[Term]] = defaultdict(list)
+    for ci, ns in shifts.items():
         c = cand[ci]
         for b, slots in enumerate(c.breaks):
-            vars_ = [model.solver.NumVar(0.0, model.solver.infinity(), f"b_{g}_{ci}_{b}_{o}") for o in slots.offsets]
-            starts[g, ci, b] = vars_
-            model.add_row([(v, 1.0) for v in vars_] + [(n, -1.0)], 0.0, 0.0)
+            vars_ = [model.solver.NumVar(0.0, model.solver.infinity(), f"b_{ci}_{b}_{o}") for o in slots.offsets]
+            starts[0, ci, b] = vars_
+            model.add_row([(v, 1.0) for v in vars_] + [(n, -1.0) for n in ns], 0.0, 0.0)
             for var, offset in zip(vars_, slots.offsets, strict=True):
                 for p in range(c.p0 + offset, c.p0 + offset + slots.length):
                     if 0 <= p < n_periods:
-                        model.on_duty[g, p].append((var, -1.0))
+                        away[p].append((var, 1.0))
     model.extras["break_starts"] = starts
+    model.extras["on_break"] = away
 
 
 def apportion(share: Sequence[float], total: int) -> list[int]:
@@ -59,4 +70,29 @@ def place(c: Candidate, how_many: int, shares: Sequence[Sequence[float] | None])
                 key=lambda o: abs(o - offset), default=offset,
             )
             plan.append(choice)
+    return plans
+
+
+def place_by_slack(starts: Sequence[tuple[Candidate, int]], at_work: npt.NDArray[np.int64],
+                   required: npt.NDArray[np.int64]) -> list[list[int]]:
+    """Greedy: each break, in turn, goes where at-work minus required (all skills) is largest;
+    ``at_work`` counts shifts without breaks and is updated in place. Breaks of a shift never overlap."""
+    n = len(at_work)
+    plans: list[list[int]] = []
+    for c, _ in starts:
+        plan: list[int] = []
+        for b, slots in enumerate(c.breaks):
+            taken = [(o, c.breaks[j].length) for j, o in enumerate(plan)]
+            best, best_score = slots.offsets[0], -np.inf
+            for o in slots.offsets:
+                if not all(o + slots.length <= t0 or t0 + tl <= o for t0, tl in taken):
+                    continue
+                lo, hi = max(c.p0 + o, 0), min(c.p0 + o + slots.length, n)
+                score = float((at_work[lo:hi] - required[lo:hi]).sum()) if hi > lo else np.inf
+                if score > best_score:
+                    best, best_score = o, score
+            plan.append(best)
+            lo, hi = max(c.p0 + best, 0), min(c.p0 + best + slots.length, n)
+            at_work[lo:hi] -= 1
+        plans.append(plan)
     return plans

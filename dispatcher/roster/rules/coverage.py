@@ -1,7 +1,8 @@
 """Coverage: agents at work per skill and period against the requirement. Under-staffing costs
 ``under`` for the first missing agent of a period and ``under * under_steep`` for each further one
 (service level falls faster the shorter the period); over-staffing costs ``over``. Multi-skill agents
-work one skill per period (stage 1 allocates group head counts, stage 4 names them)."""
+work one skill per period (stage 1 allocates head counts per skill set, stage 4 names them; the small
+auxiliary-skill penalty is left out of stage 1, which keeps its bound valid)."""
 
 from __future__ import annotations
 
@@ -29,23 +30,29 @@ def counts(model: CountModel) -> None:
     solver = model.solver
     inf = solver.infinity()
     cover: dict[tuple[int, int], list[Term]] = defaultdict(list)
-    groups = {g.index: g for g in model.groups}
-    for (g, p), terms in model.on_duty.items():
-        group = groups[g]
-        own = [s for s in sorted(group.skills) if s in index]
+    for (k, p), terms in model.on_duty.items():
+        own = [s for s in sorted(model.skill_sets[k]) if s in index]
         if not own:
-            idle = solver.NumVar(0.0, inf, f"idle_{g}_{p}")
+            idle = solver.NumVar(0.0, inf, f"idle_{k}_{p}")
             model.add_row([(idle, 1.0)] + [(v, -c) for v, c in terms], 0.0, 0.0)
             model.objective.append((idle, w.over))
             continue
+        if len(own) == 1:  # no choice: the at-work count is the coverage
+            cover[index[own[0]], p].extend(terms)
+            continue
         xs: list[Term] = []
         for s in own:
-            x = solver.NumVar(0.0, inf, f"x_{g}_{s}_{p}")
+            x = solver.NumVar(0.0, inf, f"x_{k}_{s}_{p}")
             xs.append((x, 1.0))
             cover[index[s], p].append((x, 1.0))
-            if group.primary and s not in group.primary:
-                model.objective.append((x, w.auxiliary))
         model.add_row(xs + [(v, -c) for v, c in terms], 0.0, 0.0)
+    on_break = model.extras.get("on_break", {})
+    assert isinstance(on_break, dict)
+    for p, away in on_break.items():  # agents on a break leave some skill they would work
+        taken = [solver.NumVar(0.0, inf, f"brk_{si}_{p}") for si in range(len(skills))]
+        model.add_row([(t, 1.0) for t in taken] + [(v, -c) for v, c in away], 0.0, 0.0)
+        for si, t in enumerate(taken):
+            cover[si, p].append((t, -1.0))
     needed = {(int(si), int(p)) for si, p in np.argwhere(req > 0)}
     for si, p in needed | set(cover):
         r = int(req[si, p])
@@ -54,7 +61,7 @@ def counts(model: CountModel) -> None:
             model.constant += under_cost(np.array([r]), w)
             continue
         if r == 0:
-            model.objective.extend((x, w.over) for x, _ in terms)
+            model.objective.extend((x, w.over * c) for x, c in terms)
             continue
         u1 = solver.NumVar(0.0, 1.0, f"u1_{si}_{p}")
         u2 = solver.NumVar(0.0, inf, f"u2_{si}_{p}")

@@ -1,0 +1,213 @@
+"""Replay a day of tasks through the live HTTP service at accelerated speed, with simulated agents.
+
+The ticket system and the agents are played by asyncio coroutines talking to the real API over
+HTTP: tasks are created at their (scaled) arrival times; each rostered agent goes available at
+the start of its shift, long-polls ``/next``, accepts, works for the (scaled) handle time,
+completes, takes its breaks and goes offline at the end of its shift. Waiting times are measured
+by the client and scaled back to simulated seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import httpx
+import numpy as np
+import pandas as pd
+
+from dispatcher.domain import Agent, Quadrant, Roster, Shift, SlaPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    at: datetime
+    skill: str
+    urgent: bool
+    important: bool
+    handle_s: float
+
+
+@dataclass
+class ReplayLog:
+    created_wall: dict[str, float] = field(default_factory=dict)
+    accepted_wall: dict[str, float] = field(default_factory=dict)
+    completed_wall: dict[str, float] = field(default_factory=dict)
+    quadrant: dict[str, Quadrant] = field(default_factory=dict)
+    skill: dict[str, str] = field(default_factory=dict)
+    agent: dict[str, str] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaySummary:
+    tasks: int
+    answered: int
+    completed: int
+    service_level: float
+    """Share answered within the SLA response target of its quadrant."""
+    asa_s: float
+    by_quadrant: dict[str, dict[str, float]]
+    by_skill: dict[str, dict[str, float]]
+    wall_s: float
+    errors: int
+
+    def rows(self) -> list[tuple[str, str]]:
+        return [
+            ("tasks created", f"{self.tasks:,}"),
+            ("answered", f"{self.answered:,}"),
+            ("completed", f"{self.completed:,}"),
+            ("service level (answered within SLA)", f"{self.service_level:.1%}"),
+            ("average speed of answer (simulated)", f"{self.asa_s:.0f} s"),
+            *[(f"  {q} within SLA", f"{v['service_level']:.1%} of {int(v['tasks'])}")
+              for q, v in sorted(self.by_quadrant.items())],
+            ("wall time", f"{self.wall_s:.0f} s"),
+            ("client errors", str(self.errors)),
+        ]
+
+
+def arrivals_from_contacts(contacts: pd.DataFrame) -> list[Arrival]:
+    """Arrivals from a contact history (``queue, created_at, urgent, important, handle_time_s``)."""
+    rows = contacts[~contacts.get("abandoned", pd.Series(False, index=contacts.index)).astype(bool)]
+    return [
+        Arrival(at=ts.to_pydatetime(), skill=str(q), urgent=bool(u), important=bool(i), handle_s=max(float(h), 1.0))
+        for ts, q, u, i, h in zip(rows["created_at"], rows["queue"], rows["urgent"], rows["important"],
+                                  rows["handle_time_s"], strict=True)
+    ]
+
+
+def summarize(log: ReplayLog, speed: float, sla: SlaPolicy, wall_s: float) -> ReplaySummary:
+    ids = list(log.created_wall)
+    waits = {t: (log.accepted_wall[t] - log.created_wall[t]) * speed for t in ids if t in log.accepted_wall}
+    within = {t: w <= sla.target(log.quadrant[t]).response_s for t, w in waits.items()}
+
+    def group(key: Callable[[str], str]) -> dict[str, dict[str, float]]:
+        out: dict[str, dict[str, float]] = {}
+        for name in sorted({key(t) for t in ids}):
+            members = [t for t in ids if key(t) == name]
+            answered = [t for t in members if t in waits]
+            out[name] = {
+                "tasks": float(len(members)),
+                "service_level": sum(within[t] for t in answered) / len(members) if members else 0.0,
+                "asa_s": float(np.mean([waits[t] for t in answered])) if answered else 0.0,
+            }
+        return out
+
+    return ReplaySummary(
+        tasks=len(ids),
+        answered=len(waits),
+        completed=len(log.completed_wall),
+        service_level=sum(within.values()) / len(ids) if ids else 0.0,
+        asa_s=float(np.mean(list(waits.values()))) if waits else 0.0,
+        by_quadrant=group(lambda t: log.quadrant[t].value),
+        by_skill=group(lambda t: log.skill[t]),
+        wall_s=wall_s,
+        errors=len(log.errors),
+    )
+
+
+class Replay:
+    def __init__(self, base_url: str, key: str, *, speed: float, day_start: datetime,
+                 sla: SlaPolicy | None = None) -> None:
+        self.base_url = base_url
+        self.headers = {"Authorization": f"Bearer {key}"}
+        self.speed = speed
+        self.day_start = day_start
+        self.sla = sla or SlaPolicy()
+        self.log = ReplayLog()
+        self.t0 = 0.0
+        self.done = asyncio.Event()
+
+    def wall_of(self, moment: datetime) -> float:
+        return (moment - self.day_start).total_seconds() / self.speed
+
+    def now_wall(self) -> float:
+        return time.monotonic() - self.t0
+
+    async def sleep_until(self, moment: datetime) -> None:
+        delay = self.wall_of(moment) - self.now_wall()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def register(self, client: httpx.AsyncClient, agents: Sequence[Agent]) -> None:
+        for agent in agents:
+            body = {"name": agent.name, "skills": dict(agent.skills), "primary_skills": sorted(agent.primary_skills),
+                    "capacity": agent.capacity, "team": agent.team, "supervisor": agent.supervisor}
+            response = await client.put(f"/v1/agents/{agent.id}", json=body)
+            response.raise_for_status()
+            await client.put(f"/v1/agents/{agent.id}/status", json={"status": "offline"})
+
+    async def feed(self, client: httpx.AsyncClient, arrivals: Sequence[Arrival],
+                   on_progress: Callable[[int], None]) -> None:
+        for n, arrival in enumerate(arrivals):
+            await self.sleep_until(arrival.at)
+            body = {"external_id": f"replay-{n}", "source": "demo", "skill": arrival.skill,
+                    "urgent": arrival.urgent, "important": arrival.important,
+                    "expected_handle_s": round(arrival.handle_s, 1), "payload": {"handle_s": arrival.handle_s}}
+            try:
+                response = await client.post("/v1/tasks", json=body)
+                response.raise_for_status()
+            except httpx.HTTPError as exc:
+                self.log.errors.append(f"create {n}: {exc}")
+                continue
+            task = response.json()
+            self.log.created_wall[task["id"]] = self.now_wall()
+            self.log.quadrant[task["id"]] = Quadrant(task["quadrant"])
+            self.log.skill[task["id"]] = arrival.skill
+            on_progress(n + 1)
+
+    async def work(self, client: httpx.AsyncClient, shift: Shift) -> None:
+        agent_id = shift.agent_id
+        await self.sleep_until(shift.start)
+        await client.put(f"/v1/agents/{agent_id}/status", json={"status": "available"})
+        pending_breaks = list(shift.breaks)
+        while self.wall_of(shift.end) > self.now_wall() and not self.done.is_set():
+            if pending_breaks and self.wall_of(pending_breaks[0].start) <= self.now_wall():
+                brk = pending_breaks.pop(0)
+                await client.put(f"/v1/agents/{agent_id}/status", json={"status": "break"})
+                await self.sleep_until(brk.end)
+                await client.put(f"/v1/agents/{agent_id}/status", json={"status": "available"})
+                continue
+            try:
+                response = await client.post(f"/v1/agents/{agent_id}/next", params={"wait": 0.5})
+                if response.status_code == 204:
+                    continue
+                response.raise_for_status()
+                offer = response.json()
+                accepted = await client.post(f"/v1/offers/{offer['offer_id']}/accept")
+                if accepted.status_code == 409:  # the offer expired meanwhile; it was re-routed
+                    continue
+                accepted.raise_for_status()
+                task = offer["task"]
+                self.log.accepted_wall[task["id"]] = self.now_wall()
+                self.log.agent[task["id"]] = agent_id
+                handle_s = float(task.get("payload", {}).get("handle_s", task["expected_handle_s"]))
+                await asyncio.sleep(handle_s / self.speed)
+                done = await client.post(f"/v1/tasks/{task['id']}/complete",
+                                         json={"first_contact_resolved": zlib.crc32(task["id"].encode()) % 10 != 0})
+                done.raise_for_status()
+                self.log.completed_wall[task["id"]] = self.now_wall()
+            except httpx.HTTPError as exc:
+                self.log.errors.append(f"{agent_id}: {exc}")
+                await asyncio.sleep(0.05)
+        await client.put(f"/v1/agents/{agent_id}/status", json={"status": "offline"})
+
+    async def run(self, arrivals: Sequence[Arrival], roster: Roster, agents: Sequence[Agent],
+                  on_progress: Callable[[int], None] = lambda n: None) -> ReplaySummary:
+        limits = httpx.Limits(max_connections=len(agents) + 20, max_keepalive_connections=len(agents) + 20)
+        async with httpx.AsyncClient(base_url=self.base_url, headers=self.headers, limits=limits,
+                                     timeout=30.0) as client:
+            await self.register(client, agents)
+            self.t0 = time.monotonic()
+            workers = [asyncio.create_task(self.work(client, shift)) for shift in roster.shifts]
+            await self.feed(client, sorted(arrivals, key=lambda a: a.at), on_progress)
+            # let the last shifts finish the work that is left, then stop everyone
+            last_end = max((s.end for s in roster.shifts), default=self.day_start)
+            await self.sleep_until(last_end)
+            self.done.set()
+            await asyncio.gather(*workers, return_exceptions=True)
+        return summarize(self.log, self.speed, self.sla, self.now_wall())

@@ -1,0 +1,346 @@
+"""Files around staffing: read the forecast CSV and a per-queue policy (TOML or YAML), turn them
+into a requirements table, write it as CSV and draw it.
+
+Forecast CSV (from ``dispatchwise forecast``): ``queue,period_start,volume,volume_lo80,volume_hi80,
+volume_lo95,volume_hi95,aht_s,model``, one row per queue and period; only ``queue, period_start,
+volume, aht_s`` are used. Period length = spacing of ``period_start`` within a queue.
+
+Policy file::
+
+    [default]                 # every queue
+    service_level = "80/20"   # 80 % answered within 20 s (or 0.8 / 80 with answer_within = "20s")
+    patience = "120s"         # Erlang A; omit for Erlang C
+    max_occupancy = 0.85
+    shrinkage = 0.3
+    [queues.chat]
+    concurrency = 3
+    [queues.email]
+    resolution_deadline = "2h"   # deferred work: backlog cleared within 2 open hours
+
+Keys: service_level, answer_within, patience, max_occupancy, max_asa, max_abandon, shrinkage,
+concurrency, min_agents, max_agents, resolution_deadline. Durations: ``20s``, ``5m``, ``2h``, ``1d``
+or plain seconds. Requirements CSV: ``queue,period_start,volume,aht_s,agents,agents_scheduled,
+service_level,asa_s,occupancy,abandon_rate`` (abandon_rate empty when patience is not modelled).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from dispatcher.errors import DispatchwiseError, InvalidInput
+from dispatcher.staffing import StaffingTargets, staff_periods
+
+FORECAST_COLUMNS = ["queue", "period_start", "volume", "aht_s"]
+REQUIREMENT_COLUMNS = ["queue", "period_start", "volume", "aht_s", "agents", "agents_scheduled",
+                       "service_level", "asa_s", "occupancy", "abandon_rate"]
+
+_UNITS = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?\d+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
+
+
+def parse_duration(value: object, field_name: str) -> float:
+    """Seconds from ``120s``, ``2m``, ``1.5h``, ``2d`` or a plain number of seconds."""
+    if isinstance(value, bool):
+        raise InvalidInput(f"expected a duration such as 20s or 2h, got {value!r}", field=field_name)
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        unit = match.group(2).lower() if match else ""
+        if not match or unit not in ("", *_UNITS):
+            raise InvalidInput(f"expected a duration such as 20s, 5m or 2h, got {value!r}", field=field_name)
+        seconds = float(match.group(1)) * _UNITS.get(unit, 1.0)
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise InvalidInput(f"duration must be > 0, got {value!r}", field=field_name)
+    return seconds
+
+
+def parse_service_level(value: object, field_name: str = "service_level") -> tuple[float, float | None]:
+    """``80/20`` → (0.8, 20 s); ``0.8`` or ``80`` → (0.8, None). Percent must be in (0, 100]."""
+    text = str(value).strip()
+    answer: float | None = None
+    if "/" in text:
+        level_text, _, answer_text = text.partition("/")
+        answer = parse_duration(answer_text.strip() or "x", "answer_within")
+        text = level_text.strip().rstrip("%")
+    try:
+        level = float(text.rstrip("%"))
+    except ValueError as exc:
+        raise InvalidInput(f"expected a service level such as 80/20, got {value!r}", field=field_name) from exc
+    fraction = level / 100.0 if level > 1.0 or "/" in str(value) or str(value).strip().endswith("%") else level
+    if not (math.isfinite(fraction) and 0.0 < fraction <= 1.0):
+        raise InvalidInput(f"service level must be in (0, 100] %, got {value!r}", field=field_name)
+    return fraction, answer
+
+
+_NUMBER_KEYS = {"max_occupancy": "max_occupancy", "max_abandon": "max_abandon", "shrinkage": "shrinkage"}
+_DURATION_KEYS = {"answer_within": "answer_within_s", "patience": "patience_s", "max_asa": "max_asa_s",
+                  "resolution_deadline": "resolution_deadline_s"}
+_INT_KEYS = {"concurrency": "concurrency", "min_agents": "min_agents_open", "max_agents": "max_agents"}
+POLICY_KEYS = frozenset({"service_level", *_NUMBER_KEYS, *_DURATION_KEYS, *_INT_KEYS})
+
+
+def target_overrides(values: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """StaffingTargets keyword arguments from a policy section (unknown keys are an error)."""
+    unknown = sorted(set(values) - POLICY_KEYS)
+    if unknown:
+        raise InvalidInput(f"unknown keys {unknown} in [{where}]; allowed: {sorted(POLICY_KEYS)}", field=where)
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        name = f"{where}.{key}"
+        if key == "service_level":
+            level, answer = parse_service_level(value, name)
+            out["service_level"] = level
+            if answer is not None:
+                out["answer_within_s"] = answer
+        elif key in _DURATION_KEYS:
+            out[_DURATION_KEYS[key]] = parse_duration(value, name)
+        elif key in _INT_KEYS:
+            if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip().isdigit():
+                raise InvalidInput(f"expected a whole number, got {value!r}", field=name)
+            out[_INT_KEYS[key]] = int(value)
+        else:
+            try:
+                number = float(value)
+            except (TypeError, ValueError) as exc:
+                raise InvalidInput(f"expected a number, got {value!r}", field=name) from exc
+            if key == "max_occupancy" and number > 1.0:
+                number /= 100.0  # 85 means 85 %
+            out[_NUMBER_KEYS[key]] = number
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class StaffingPolicy:
+    """Targets for every queue, with per-queue overrides."""
+
+    default: StaffingTargets = field(default_factory=StaffingTargets)
+    queues: Mapping[str, StaffingTargets] = field(default_factory=dict)
+
+    def for_queue(self, queue: str) -> StaffingTargets:
+        return self.queues.get(queue, self.default)
+
+
+def build_policy(document: Mapping[str, Any], flags: Mapping[str, Any] | None = None, *,
+                 source: str | None = None, default_label: str = "default") -> StaffingPolicy:
+    """Policy from a parsed document: built-in defaults < [default] < flags < [queues.NAME].
+
+    ``source`` names the file in errors; ``default_label`` names the default section.
+    """
+    if not isinstance(document, Mapping):
+        raise InvalidInput("policy must be a table with [default] and [queues.NAME] sections", file=source)
+    unknown = sorted(set(document) - {"default", "queues"})
+    if unknown:
+        raise InvalidInput(f"unknown sections {unknown}; expected [default] and [queues.NAME]", file=source)
+    try:
+        common = {**target_overrides(document.get("default") or {}, default_label), **(flags or {})}
+        queues_doc = document.get("queues") or {}
+        if not isinstance(queues_doc, Mapping):
+            raise InvalidInput("[queues] must map queue names to tables", field="queues")
+        default = StaffingTargets(**common)
+        queues = {str(name): StaffingTargets(**{**common, **target_overrides(section or {}, f"queues.{name}")})
+                  for name, section in queues_doc.items()}
+    except DispatchwiseError as exc:
+        raise InvalidInput(exc.message, field=exc.field, file=source) from exc
+    return StaffingPolicy(default=default, queues=queues)
+
+
+def read_policy(path: Path, flags: Mapping[str, Any] | None = None) -> StaffingPolicy:
+    """Read a TOML (``.toml``) or YAML (``.yaml``/``.yml``) policy file."""
+    if not path.exists():
+        raise InvalidInput("file not found", file=str(path))
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix.lower() == ".toml":
+            document: Any = tomllib.loads(text)
+        elif path.suffix.lower() in (".yaml", ".yml"):
+            document = yaml.safe_load(text) or {}
+        else:
+            raise InvalidInput("policy file must end in .toml, .yaml or .yml", file=str(path))
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        raise InvalidInput(f"cannot parse policy: {exc}", file=str(path)) from exc
+    return build_policy(document, flags=flags, source=str(path))
+
+
+# ----------------------------------------------------------------------------------------- forecast
+
+
+def read_forecast(path: Path) -> pd.DataFrame:
+    """The forecast CSV as ``queue, period_start (str), start (UTC Timestamp), volume, aht_s``."""
+    if not path.exists():
+        raise InvalidInput("file not found", file=str(path))
+    try:
+        frame = pd.read_csv(path, dtype={"queue": str, "period_start": str}, keep_default_na=False,
+                            na_values=[""], skipinitialspace=True)
+    except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"cannot read CSV: {exc}", file=str(path)) from exc
+    try:
+        return validate_forecast(frame)
+    except DispatchwiseError as exc:
+        raise InvalidInput(exc.message, field=exc.field, row=exc.row, file=str(path)) from exc
+
+
+def validate_forecast(frame: pd.DataFrame, first_row: int = 2) -> pd.DataFrame:
+    """Check columns and values; rows are numbered from ``first_row`` (2 in a CSV file: header = row 1)."""
+    missing = [c for c in FORECAST_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InvalidInput(f"missing columns {missing}; found {list(frame.columns)}", row=1)
+    if frame.empty:
+        raise InvalidInput("no periods in the forecast", row=first_row)
+    out = pd.DataFrame({"queue": frame["queue"].astype(str).str.strip(),
+                        "period_start": frame["period_start"].astype(str).str.strip()})
+    for column in ("volume", "aht_s"):
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        text_bad = numbers.isna() & frame[column].notna()
+        if text_bad.any():
+            i = int(np.flatnonzero(text_bad.to_numpy())[0])
+            raise InvalidInput(f"not a number: {frame[column].iloc[i]!r}", row=i + first_row, field=column)
+        out[column] = numbers.astype(float)
+    volume = out["volume"].to_numpy()
+    bad = ~np.isfinite(volume) | (volume < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InvalidInput(f"volume must be a number >= 0, got {frame['volume'].iloc[i]}", row=i + first_row,
+                           field="volume")
+    aht = out["aht_s"].to_numpy()
+    bad = (volume > 0) & ~(np.isfinite(aht) & (aht > 0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InvalidInput(f"aht_s must be a number > 0 where volume > 0, got {frame['aht_s'].iloc[i]}",
+                           row=i + first_row, field="aht_s")
+    bad = np.isfinite(aht) & (aht < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InvalidInput(f"aht_s must not be negative, got {float(aht[i])!r}", row=i + first_row, field="aht_s")
+    if (out["queue"] == "").any():
+        i = int(np.flatnonzero((out["queue"] == "").to_numpy())[0])
+        raise InvalidInput("queue must not be empty", row=i + first_row, field="queue")
+    starts = pd.to_datetime(out["period_start"], utc=True, errors="coerce", format="ISO8601")
+    if starts.isna().any():
+        i = int(np.flatnonzero(starts.isna().to_numpy())[0])
+        raise InvalidInput(f"not an ISO timestamp: {out['period_start'].iloc[i]!r}", row=i + first_row,
+                           field="period_start")
+    out["start"] = starts
+    duplicated = out.duplicated(["queue", "start"])
+    if duplicated.any():
+        i = int(np.flatnonzero(duplicated.to_numpy())[0])
+        raise InvalidInput(f"queue {out['queue'].iloc[i]!r} has period {out['period_start'].iloc[i]} twice",
+                           row=i + first_row, field="period_start")
+    return out
+
+
+def period_seconds(starts: pd.Series, queue: str, default_s: float | None = None) -> float:
+    """Period length of one queue: the most common spacing of its period starts."""
+    values = np.sort(starts.to_numpy(dtype="datetime64[ns]").astype(np.int64))
+    gaps = np.diff(values) / 1e9
+    gaps = gaps[gaps > 0]
+    if not gaps.size:
+        if default_s is None:
+            raise InvalidInput(f"queue {queue!r} has one period; cannot tell the period length "
+                               "(give --period)", field="period_start")
+        return default_s
+    uniq, counts = np.unique(gaps, return_counts=True)
+    return float(uniq[np.argmax(counts)])
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSummary:
+    queue: str
+    periods: int
+    period_s: float
+    peak_agents: int
+    scheduled_hours: float
+    erlang_c_hours: float
+    agent_hours: float
+    rounding_hours: float
+    over_max: list[str]
+    model: str
+
+
+def requirements_table(forecast: pd.DataFrame, policy: StaffingPolicy, *, period_s: float | None = None
+                       ) -> tuple[pd.DataFrame, list[QueueSummary]]:
+    """One row per queue and period (REQUIREMENT_COLUMNS) and a summary per queue."""
+    parts = []
+    summaries = []
+    for queue, part in forecast.groupby("queue", sort=False):
+        name = str(queue)
+        part = part.sort_values("start")
+        length = period_s or period_seconds(part["start"], name)
+        targets = policy.for_queue(name)
+        try:
+            plan = staff_periods(part["volume"].to_numpy(), part["aht_s"].to_numpy(), length, targets)
+        except DispatchwiseError as exc:
+            raise InvalidInput(f"queue {name!r}: {exc.message}", field=exc.field) from exc
+        table = pd.DataFrame({
+            "queue": name,
+            "period_start": part["period_start"].to_numpy(),
+            "volume": part["volume"].to_numpy(),
+            "aht_s": part["aht_s"].to_numpy(),
+            "agents": plan.agents,
+            "agents_scheduled": plan.agents_scheduled,
+            "service_level": plan.service_level,
+            "asa_s": plan.asa_s,
+            "occupancy": plan.occupancy,
+            "abandon_rate": plan.abandon_rate if targets.patience_s is not None else np.nan,
+        })
+        parts.append(table)
+        hours = length / 3600.0
+        model = ("deferred" if targets.resolution_deadline_s is not None
+                 else "erlang_a" if targets.patience_s is not None else "erlang_c")
+        summaries.append(QueueSummary(
+            queue=name, periods=len(part), period_s=length, peak_agents=int(plan.agents_scheduled.max()),
+            scheduled_hours=float(plan.agents_scheduled.sum() * hours),
+            erlang_c_hours=float(plan.agents_erlang_c.sum() * hours), agent_hours=float(plan.agents.sum() * hours),
+            rounding_hours=float(plan.rounding_overstaff.sum() * hours),
+            over_max=[str(s) for s in part["period_start"].to_numpy()[plan.over_max]], model=model))
+    return pd.concat(parts, ignore_index=True), summaries
+
+
+def write_requirements(frame: pd.DataFrame, path: Path) -> None:
+    out = frame[REQUIREMENT_COLUMNS].copy()
+    for column, digits in (("volume", 3), ("aht_s", 3), ("service_level", 6), ("asa_s", 3),
+                           ("occupancy", 6), ("abandon_rate", 6)):
+        out[column] = out[column].astype(float).round(digits)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out.to_csv(path, index=False)
+
+
+def plot_requirements(frame: pd.DataFrame, path: Path) -> None:
+    """Volume and agents (needed and scheduled) per period, one panel per queue (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    queues = list(dict.fromkeys(frame["queue"]))
+    fig, axes = plt.subplots(len(queues), 1, figsize=(12, 3.2 * len(queues)), squeeze=False)
+    for ax, queue in zip(axes[:, 0], queues, strict=True):
+        part = frame[frame["queue"] == queue]
+        x = pd.to_datetime(part["period_start"].str.slice(0, 19), format="ISO8601")  # site wall clock
+        ax.step(x, part["agents_scheduled"], where="post", color="tab:orange", lw=1.0, label="scheduled")
+        ax.step(x, part["agents"], where="post", color="tab:green", lw=1.0, label="on the floor")
+        ax.set_ylabel("agents")
+        twin = ax.twinx()
+        twin.plot(x, part["volume"], color="0.5", lw=0.6, alpha=0.7, label="volume")
+        twin.set_ylabel("contacts / period")
+        ax.set_title(f"{queue} — staffing requirement")
+        ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def targets_as_dict(targets: StaffingTargets) -> dict[str, Any]:
+    return dataclasses.asdict(targets)

@@ -1,0 +1,151 @@
+"""Check any roster (solver output or hand-made) against every rule, without the solver.
+
+Knows nothing of the model: it reads shifts, templates, contracts, availability and pins, and
+reports each violation with the rule, agent and day at fault.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from dispatcher.domain import Roster, Shift, ShiftTemplate
+from dispatcher.roster.problem import RosterProblem, week_monday
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    rule: str
+    agent_id: str
+    day: date | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"[{self.rule}] agent {self.agent_id}{' on ' + self.day.isoformat() if self.day else ''}: {self.message}"
+
+
+def _template_of(shift: Shift, templates: tuple[ShiftTemplate, ...], local_start: datetime) -> ShiftTemplate | None:
+    for t in templates:
+        if t.start == local_start.time().replace(tzinfo=None) and t.length == shift.end - shift.start:
+            return t
+    return None
+
+
+def paid_hours(shift: Shift, template: ShiftTemplate | None) -> float:
+    unpaid = 0.0
+    if template is not None and len(template.breaks) == len(shift.breaks):
+        unpaid = sum(b.seconds for b, rule in zip(shift.breaks, template.breaks, strict=True) if not rule.paid)
+    else:
+        unpaid = sum(b.seconds for b in shift.breaks)
+    return ((shift.end - shift.start).total_seconds() - unpaid) / 3600
+
+
+def _check_breaks(shift: Shift, template: ShiftTemplate, day: date) -> list[Violation]:
+    out = []
+    if len(shift.breaks) != len(template.breaks):
+        return [Violation("breaks", shift.agent_id, day,
+                          f"{len(shift.breaks)} break(s) but template {template.name} has {len(template.breaks)}")]
+    rules = sorted(template.breaks, key=lambda r: (r.earliest_start_min, r.latest_start_min))
+    for brk, rule in zip(shift.breaks, rules, strict=True):
+        offset = (brk.start - shift.start).total_seconds() / 60
+        length = brk.seconds / 60
+        if length != rule.length_min or not rule.earliest_start_min <= offset <= rule.latest_start_min:
+            out.append(Violation("breaks", shift.agent_id, day,
+                                 f"break at +{offset:g} min for {length:g} min; template {template.name} wants "
+                                 f"{rule.length_min} min starting +{rule.earliest_start_min}..+{rule.latest_start_min}"))
+    for a, b in zip(shift.breaks, shift.breaks[1:], strict=False):
+        if b.start < a.end:
+            out.append(Violation("breaks", shift.agent_id, day, "breaks overlap"))
+    return out
+
+
+def _check_skills(shift: Shift, skills: frozenset[str], day: date) -> list[Violation]:
+    out = []
+    for block in shift.skill_plan:
+        if block.skill not in skills:
+            out.append(Violation("skills", shift.agent_id, day, f"works {block.skill!r}, a skill the agent lacks"))
+    if shift.skill_plan:
+        moment, step = shift.start, timedelta(minutes=15)
+        while moment < shift.end:
+            if shift.on_duty(moment) and shift.skill_at(moment) is None:
+                out.append(Violation("skill_plan", shift.agent_id, day,
+                                     f"no skill planned at {moment.isoformat()} while at work"))
+                break
+            moment += step
+    return out
+
+
+def validate_roster(roster: Roster, problem: RosterProblem) -> list[Violation]:
+    """Every rule violation of ``roster``; an empty list means the roster keeps all rules."""
+    tz = problem.tz
+    agents = {a.id: a for a in problem.agents}
+    out: list[Violation] = []
+    by_agent: dict[str, list[Shift]] = defaultdict(list)
+    for shift in roster.shifts:
+        if shift.agent_id not in agents:
+            out.append(Violation("agent", shift.agent_id, None, "unknown agent"))
+            continue
+        by_agent[shift.agent_id].append(shift)
+    present = {(s.agent_id, s.start, s.end) for s in roster.shifts}
+    for pin in problem.pins:
+        if (pin.agent_id, pin.start, pin.end) not in present:
+            out.append(Violation("pins", pin.agent_id, pin.start.astimezone(tz).date(),
+                                 f"pinned shift {pin.start.isoformat()} - {pin.end.isoformat()} is missing"))
+    for agent_id, shifts in by_agent.items():
+        agent = agents[agent_id]
+        c = agent.contract
+        shifts = sorted(shifts, key=lambda s: s.start)
+        weekly_hours: dict[date, float] = defaultdict(float)
+        weekly_days: dict[date, set[date]] = defaultdict(set)
+        for shift in shifts:
+            local = shift.start.astimezone(tz)
+            day = local.date()
+            template = _template_of(shift, problem.templates, local)
+            if template is None:
+                out.append(Violation("template", agent_id, day, f"{local.time()} for {shift.end - shift.start} "
+                                     "matches no shift template"))
+            else:
+                out.extend(_check_breaks(shift, template, day))
+            window = problem.availability_of(agent_id, day)
+            midnight = datetime.combine(day, time(0), tzinfo=tz)
+            if window is None:
+                out.append(Violation("availability", agent_id, day, "works on a day off / absence"))
+            elif not (window[0] <= shift.start - midnight and shift.end - midnight <= window[1]):
+                out.append(Violation("availability", agent_id, day, "shift outside the agent's available hours"))
+            out.extend(_check_skills(shift, frozenset(agent.skills), day))
+            weekly_hours[week_monday(day)] += paid_hours(shift, template)
+            weekly_days[week_monday(day)].add(day)
+        for prev, nxt in zip(shifts, shifts[1:], strict=False):
+            day = nxt.start.astimezone(tz).date()
+            if prev.start.astimezone(tz).date() == day:
+                out.append(Violation("one_shift_per_day", agent_id, day, "two shifts on one day"))
+            if nxt.start < prev.end:
+                out.append(Violation("overlap", agent_id, day, "shifts overlap"))
+            elif nxt.start - prev.end < timedelta(hours=c.min_rest_hours):
+                rest = (nxt.start - prev.end).total_seconds() / 3600
+                out.append(Violation("min_rest_hours", agent_id, day,
+                                     f"{rest:g} h rest before this shift, contract needs {c.min_rest_hours:g} h"))
+        for week, hours in weekly_hours.items():
+            if hours > c.max_hours_week + 1e-6:
+                out.append(Violation("max_hours_week", agent_id, week,
+                                     f"{hours:g} paid hours in the week of {week}, max {c.max_hours_week:g}"))
+            if len(weekly_days[week]) > c.max_days_week:
+                out.append(Violation("max_days_week", agent_id, week,
+                                     f"{len(weekly_days[week])} days in the week of {week}, max {c.max_days_week}"))
+        days = sorted({s.start.astimezone(tz).date() for s in shifts})
+        run = 1
+        for a, b in zip(days, days[1:], strict=False):
+            run = run + 1 if (b - a).days == 1 else 1
+            if run > c.max_consecutive_days:
+                out.append(Violation("max_consecutive_days", agent_id, b,
+                                     f"{run} consecutive days, max {c.max_consecutive_days}"))
+    weeks = {week_monday(d) for d in problem.requirements.days}
+    for agent in problem.agents:
+        for week in weeks:
+            hours = sum(paid_hours(s, _template_of(s, problem.templates, s.start.astimezone(tz)))
+                        for s in by_agent.get(agent.id, []) if week_monday(s.start.astimezone(tz).date()) == week)
+            if hours < agent.contract.min_hours_week - 1e-6:
+                out.append(Violation("min_hours_week", agent.id, week,
+                                     f"{hours:g} paid hours in the week of {week}, min {agent.contract.min_hours_week:g}"))
+    return out
