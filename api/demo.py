@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -134,8 +133,10 @@ def mean_or_none(values: list[float]) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def run_replay(base_url: str, key: str, today: pd.DataFrame, roster_path: Path, agents_path: Path, *,
-               replay_day: date, speed: float, console: Console) -> tuple[list[tuple[str, str]], dict[str, float | None]]:
+def run_replay(
+    base_url: str, key: str, today: pd.DataFrame, roster_path: Path, agents_path: Path, *,
+    replay_day: date, speed: float, console: Console,
+) -> tuple[list[tuple[str, str]], dict[str, float | None]]:
     from api.files import read_agents
     from api.replay import Replay, arrivals_from_contacts
     from api.roster_files import read_roster

@@ -33,6 +33,8 @@ def validation_problem(errors: list[Any], strip: tuple[str, ...] = ("body",)) ->
     """The 422 body for pydantic errors: the first error names the field; all are listed."""
     first = errors[0] if errors else {}
     where = ".".join(str(p) for p in first.get("loc", ()) if p not in strip) or None
+    if first.get("type") == "json_invalid":
+        where = None  # the location is a character offset, not a field
     message = f"{where}: {first.get('msg', 'invalid input')}" if where else str(first.get("msg", "invalid input"))
     cleaned = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in errors]
     return {"error": "InvalidInput", "detail": message, "message": message, "field": where, "errors": cleaned}

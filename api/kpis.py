@@ -87,7 +87,7 @@ def compute_kpis(
             f.escalations += 1
     horizon = min(to_ms, now_ms)
     answered = [f for f in facts.values() if f.accepted_ms is not None]
-    met = sum(1 for f in answered if f.due_ms is None or f.accepted_ms <= f.due_ms)  # type: ignore[operator]
+    met = sum(1 for f in answered if f.due_ms is None or (f.accepted_ms or 0) <= f.due_ms)
     missed_unanswered = sum(
         1 for f in facts.values() if f.accepted_ms is None and f.due_ms is not None
         and min(f.cancelled_ms or horizon, horizon) > f.due_ms
@@ -98,7 +98,7 @@ def compute_kpis(
     complaint_known = [f for f in completed if f.complaint is not None]
     scores = [f.satisfaction for f in facts.values() if f.satisfaction]
     handles = [h for f in facts.values() for h in f.handle_ms]
-    waits = [f.accepted_ms - f.created_ms for f in answered]  # type: ignore[operator]
+    waits = [(f.accepted_ms or f.created_ms) - f.created_ms for f in answered]
     window_ms = max(1, min(to_ms, now_ms) - from_ms)
     return {
         "tasks": len(facts),

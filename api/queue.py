@@ -188,7 +188,7 @@ class LiveQueue:
         max_misses: int = 3,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.redis = client
+        self.redis: Any = client  # decode_responses=True: replies are str (the stubs say bytes | str)
         self.keys = Keys(prefix)
         self.policy = policy or SlaPolicy()
         self.offer_ttl_ms = int(offer_ttl_s * 1000)

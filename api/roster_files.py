@@ -20,8 +20,8 @@ Formats (all timestamps ISO 8601 with an offset; a naive one is read in the site
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime, time, timedelta, tzinfo
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 
 import numpy as np
@@ -29,13 +29,7 @@ import numpy as np
 from api.files import parse_cell, read_rows
 from dispatcher.domain import Agent, Interval, Roster, Shift, SkillBlock
 from dispatcher.errors import InvalidInput
-from dispatcher.roster.problem import (
-    PERIOD_MIN,
-    Availability,
-    Preference,
-    Requirements,
-    week_monday,
-)
+from dispatcher.roster.problem import Availability, Preference, Requirements, week_monday
 from dispatcher.roster.result import RosterResult
 
 ROSTER_COLUMNS = ["agent_id", "date", "start", "end", "breaks", "skills"]
@@ -192,7 +186,7 @@ def read_roster(path: Path, agents: Iterable[Agent], tz: tzinfo | None = None) -
                                field="date")
         pairs = parse_cell(row.get("breaks", ""), lambda v: _parse_intervals(v, tz), path=path, row=line_no,
                            column="breaks")
-        plan = parse_cell(row.get("skills", ""), lambda v: _parse_skills(v, start, end, tz), path=path,
+        plan = parse_cell(row.get("skills", ""), lambda v, a=start, b=end: _parse_skills(v, a, b, tz), path=path,
                           row=line_no, column="skills")
         for block in plan:
             if not agent.has_skill(block.skill):
@@ -277,14 +271,3 @@ def write_plot(path: Path, result: RosterResult) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
-
-
-def start_of(day: date, at: time, tz: tzinfo) -> datetime:
-    return datetime.combine(day, at, tzinfo=tz)
-
-
-def availability_summary(av: Mapping[str, Mapping[date, Availability]]) -> int:
-    return sum(len(v) for v in av.values())
-
-
-_ = PERIOD_MIN

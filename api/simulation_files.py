@@ -6,11 +6,12 @@ Formats
   equally long per queue, and every queue covers the same periods; a gap is an error naming the row.
 - scenarios (``.toml``, ``.yaml``/``.yml``): an optional ``[simulation]`` table of base settings
   (routing, batch_interval_s, answer_within_s, mean_patience_s, handle_distribution, handle_sigma,
-  urgent_share, important_share) and a list ``scenarios`` of tables with ``name`` and any of
-  volume, aht, absentees, random_absentees, roster_edits, routing, sl_target_s, shrinkage,
-  patience_s. ``roster_edits`` is a list of ``{agent, start, end}`` with ``HH:MM`` times on the first
-  simulated day or ISO timestamps. A scenario named ``baseline`` is the reference; without one the
-  unchanged inputs are added as ``baseline``.
+  urgent_share, important_share, volume_uncertainty = true to draw each replication's forecast error
+  from the forecast's 95% intervals ``volume_lo95``/``volume_hi95``) and a list ``scenarios`` of
+  tables with ``name`` and any of volume, aht, absentees, random_absentees, roster_edits, routing,
+  sl_target_s, shrinkage, patience_s. ``roster_edits`` is a list of ``{agent, start, end}`` with
+  ``HH:MM`` times on the first simulated day or ISO timestamps. A scenario named ``baseline`` is the
+  reference; without one the unchanged inputs are added as ``baseline``.
 - history (contacts.csv of ``dispatchwise generate``): ``queue,created_at,handle_time_s,urgent,important,
   abandoned``. Used to fit the lognormal handle-time shape, and with a replay day, replayed: the
   contacts of that day (and the following ones, for a multi-day roster) arrive at the same local
@@ -40,7 +41,7 @@ from dispatcher.simulation.scenarios import BASELINE, Scenario, ShiftEdit
 
 SIMULATION_KEYS = {
     "routing", "batch_interval_s", "answer_within_s", "mean_patience_s", "handle_distribution",
-    "handle_sigma", "urgent_share", "important_share",
+    "handle_sigma", "urgent_share", "important_share", "volume_uncertainty",
 }
 SCENARIO_KEYS = {
     "name", "volume", "aht", "absentees", "random_absentees", "roster_edits", "routing", "sl_target_s",
@@ -131,8 +132,20 @@ def read_forecast(path: Path, start: datetime | None = None, end: datetime | Non
     start = first["_t"].iloc[0].to_pydatetime().astimezone(tz)
     volume = np.stack([grids[q][volume_col].to_numpy(dtype=float) for q in queues], axis=1)
     aht = np.stack([grids[q][aht_col].to_numpy(dtype=float) for q in queues], axis=1)
+    rel_sd = None
+    if {"volume_lo95", "volume_hi95"} <= set(frame.columns):
+        # the 95% interval of a count holds Poisson noise (variance = volume) plus the forecast's
+        # own error (variance = (volume * rel_sd)^2); keep the latter
+        spread = [
+            (pd.to_numeric(grids[q]["volume_hi95"], errors="coerce").to_numpy(dtype=float)
+             - pd.to_numeric(grids[q]["volume_lo95"], errors="coerce").to_numpy(dtype=float)) / (2 * 1.959964)
+            for q in queues
+        ]
+        total_var = np.nan_to_num(np.stack(spread, axis=1) ** 2)
+        rel_sd = np.sqrt(np.maximum(total_var - volume, 0.0)) / np.where(volume > 0, volume, 1.0)
+        rel_sd = np.where(volume > 0, rel_sd, 0.0)
     try:
-        return Demand(queues, start, period_s, volume, aht)
+        return Demand(queues, start, period_s, volume, aht, rel_sd)
     except InvalidInput as exc:
         raise InvalidInput(exc.message, file=str(path), field=exc.field) from exc
 

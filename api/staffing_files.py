@@ -248,7 +248,7 @@ def period_seconds(starts: pd.Series, queue: str, default_s: float | None = None
     if not gaps.size:
         if default_s is None:
             raise InvalidInput(f"queue {queue!r} has one period; cannot tell the period length "
-                               "(give --period)", field="period_start")
+                               "(give the period length in minutes)", field="period_start")
         return default_s
     uniq, counts = np.unique(gaps, return_counts=True)
     return float(uniq[np.argmax(counts)])

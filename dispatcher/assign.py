@@ -26,6 +26,10 @@ FloatArray = NDArray[np.float64]
 
 _COST_BUDGET = 2**62
 """OR-Tools scales costs by (nodes + 1) internally; costs times that must stay inside int64."""
+_SMALL = 2048
+"""Below this many arcs the plain graph is solved directly (structure detection would cost more)."""
+_BLOCK = 1 << 17
+"""Arcs per block in the per-arc passes: temporaries stay small and in cache."""
 _MAX_SCORE_UNITS = 2**30
 """Finest integer resolution of scores: the largest score maps to at most this many units."""
 
@@ -93,21 +97,16 @@ def _validate(
             field="score" if len(t) == len(a) else "agent",
         )
     if len(s):
-        bad = ~np.isfinite(s)
-        if bad.any():
+        # Reductions first (no temporaries); locate the culprit only when something is wrong.
+        if not (s.min() > 0 and np.isfinite(s.max())):
+            bad = ~(np.isfinite(s) & (s > 0))
             row = int(np.flatnonzero(bad)[0])
-            raise InvalidInput(f"score[{row}] is {s[row]}: scores must be finite", field="score", row=row)
-        bad = s <= 0
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise InvalidInput(f"score[{row}] is {s[row]}: scores must be > 0", field="score", row=row)
-        bad = (t < 0) | (t >= n_tasks)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
+            raise InvalidInput(f"score[{row}] is {s[row]}: scores must be finite and > 0", field="score", row=row)
+        if t.min() < 0 or t.max() >= n_tasks:
+            row = int(np.flatnonzero((t < 0) | (t >= n_tasks))[0])
             raise InvalidInput(f"task[{row}] = {t[row]} is out of range 0..{n_tasks - 1}", field="task", row=row)
-        bad = (a < 0) | (a >= len(cap))
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
+        if a.min() < 0 or a.max() >= len(cap):
+            row = int(np.flatnonzero((a < 0) | (a >= len(cap)))[0])
             raise InvalidInput(
                 f"agent[{row}] = {a[row]} is out of range 0..{len(cap) - 1} (len(capacity))",
                 field="agent",
@@ -131,19 +130,25 @@ def _validate(
 def _integer_gains(score: FloatArray, n_units: int) -> IntArray:
     """Scores as positive int64 gains.
 
-    Scores are scaled by the largest power of two that maps the largest to at most ``n_units``. Scores
-    on a binary grid (whole numbers, policy terms quantised to 1/1024, ...) become integers exactly,
-    so sums and equal profiles stay exact; other scores are rounded to that resolution.
+    Scores on a binary grid (whole numbers, policy terms quantised to 1/1024, ...) become integers
+    exactly, by the smallest power of two that does it, so sums and equal profiles stay exact. Other
+    scores are rounded after scaling by the largest power of two that maps the top to <= ``n_units``.
     """
     if score.size == 0:
         return np.zeros(0, dtype=np.int64)
     top = float(score.max())
     scale = float(2.0 ** np.floor(np.log2(n_units / top)))
-    scaled = score * scale
-    if bool(np.all(scaled == np.floor(scaled))):
-        exact: IntArray = scaled.astype(np.int64)
-        return exact
-    gains: IntArray = np.maximum(np.round(scaled), 1).astype(np.int64)
+    gains = np.empty(len(score), dtype=np.int64)
+    for lo in range(0, len(score), _BLOCK):
+        scaled = score[lo : lo + _BLOCK] * scale
+        if not bool(np.all(scaled == np.floor(scaled))):
+            rounded: IntArray = np.maximum(np.round(score * scale), 1).astype(np.int64)
+            return rounded
+        gains[lo : lo + _BLOCK] = scaled
+    common = int(np.bitwise_or.reduce(gains))
+    shift = (common & -common).bit_length() - 1  # trailing zero bits shared by every gain
+    if shift > 0:
+        gains >>= shift
     return gains
 
 
@@ -156,13 +161,14 @@ def _prepare(
     task_layer: object | None,
 ) -> _Pairs:
     t, a, s, cap, layer = _validate(task, agent, score, capacity, n_tasks, task_layer)
-    keep = cap[a] > 0 if len(a) else np.zeros(0, dtype=bool)
-    if not keep.all():
+    if len(a) and bool(np.any(cap == 0)):
+        keep = cap[a] > 0
         t, a, s = t[keep], a[keep], s[keep]
     n_nodes = int(n_tasks) + len(cap) + 2
     n_layers = int(layer.max()) + 1 if layer is not None and len(layer) else 1
-    # max cost ~ (n_layers + 1) * (n_tasks + 1) * units when layered; must fit the budget / n_nodes.
-    spread = (n_layers + 1) * (int(n_tasks) + 1) if layer is not None else 1
+    most_served = min(int(n_tasks), int(cap.sum()))
+    # max cost ~ (n_layers + 1) * (most_served + 1) * units when layered; must fit the budget / n_nodes.
+    spread = (n_layers + 1) * (most_served + 1) if layer is not None else 1
     units = int(min(_MAX_SCORE_UNITS, _COST_BUDGET // (4 * n_nodes * spread)))
     if units < 16:
         raise InvalidInput(
@@ -172,19 +178,21 @@ def _prepare(
     gain = _integer_gains(s, units)
     bonus: IntArray | None = None
     if layer is not None:
-        gap = _layer_gap(gain, int(n_tasks))
+        gap = _layer_gap(gain, most_served)
         bonus = (n_layers - layer).astype(np.int64) * gap
     return _Pairs(t, a, s, gain, cap, int(n_tasks), bonus)
 
 
-def _layer_gap(gain: IntArray, n_tasks: int) -> int:
-    """A bonus step larger than what any alternating path can change in total gain.
+def _layer_gap(gain: IntArray, most_served: int) -> int:
+    """A bonus step larger than what any alternating path can lose in total gain.
 
-    An alternating path touches each task at most once, so it changes the total gain by less than
-    ``n_tasks * max(gain)``; a path that serves one more task of a higher layer therefore always wins.
+    Two assignments differ by alternating paths; a path loses at most the gains of the arcs it
+    drops, and those belong to distinct served tasks, so less than ``most_served * max(gain)``
+    (most_served = min(tasks, total capacity)). A path that serves one more task of a higher layer
+    (dropping at most one lower one) therefore always wins: the layers are strictly lexicographic.
     """
     top = int(gain.max()) if gain.size else 1
-    return (n_tasks + 1) * top + 1
+    return most_served * top + 1
 
 
 def _result(p: _Pairs, chosen: NDArray[np.bool_]) -> ArrayAssignment:
@@ -288,18 +296,6 @@ class _Layout:
     def original(self, arcs: IntArray) -> IntArray:
         return arcs if self.order is None else self.order[arcs]
 
-    def rows_and_columns(self, lo: int, hi: int, arc_lo: int, arc_hi: int) -> tuple[IntArray, IntArray]:
-        """For the arcs of one block: the task row (block-relative) and the column within the task."""
-        first = self.start[lo:hi] - arc_lo
-        row = np.repeat(np.arange(hi - lo, dtype=np.int64), self.degree[lo:hi])
-        return row, np.arange(arc_hi - arc_lo, dtype=np.int64) - first[row]
-
-
-_SMALL = 2048
-"""Below this many arcs the plain graph is solved directly (structure detection would cost more)."""
-_BLOCK = 1 << 17
-"""Arcs per block in the per-arc passes: temporaries stay small and in cache."""
-
 
 def _layout(p: _Pairs) -> _Layout | None:
     """Task-major view of the arcs; None if two arcs repeat a (task, agent) pair (the plain solver
@@ -333,20 +329,23 @@ def _layout(p: _Pairs) -> _Layout | None:
 
 
 def _task_hashes(lay: _Layout, n_agents: int) -> tuple[NDArray[np.uint64], NDArray[np.uint64]]:
-    """Per used task: a hash of its agent set, and a hash of its score profile (gains minus the gain
-    on its first agent, by column). Equal hashes are candidates only; callers verify exactly."""
-    agent_keys = _hash_keys(n_agents, 0)
-    col_keys = _hash_keys(int(lay.degree.max()), 1)
+    """Per used task: a hash of its agent set and one of its set plus score profile (gains minus the
+    gain on its first agent). Arithmetic wraps mod 2**64 and is linear, so no per-arc offsets are
+    needed. Equal hashes are only candidates; callers verify exactly."""
+    set_keys = _hash_keys(n_agents, 0)
+    profile_keys = _hash_keys(n_agents, 1)
     signature = np.empty(len(lay.used), dtype=np.uint64)
     profile = np.empty(len(lay.used), dtype=np.uint64)
     for lo, hi, arc_lo, arc_hi in lay.blocks:
-        row, col = lay.rows_and_columns(lo, hi, arc_lo, arc_hi)
         first = lay.start[lo:hi] - arc_lo
-        gains = lay.gain[arc_lo:arc_hi]
-        signature[lo:hi] = np.add.reduceat(agent_keys[lay.agent[arc_lo:arc_hi]], first)
-        offset = (gains - gains[first][row]).astype(np.uint64)
-        profile[lo:hi] = np.add.reduceat(offset * col_keys[col], first)
+        agents = lay.agent[arc_lo:arc_hi]
+        gains = lay.gain[arc_lo:arc_hi].view(np.uint64)
+        keys = profile_keys[agents]
+        signature[lo:hi] = np.add.reduceat(set_keys[agents], first)
+        weighted = np.add.reduceat(gains * keys, first)
+        profile[lo:hi] = weighted - gains[first] * np.add.reduceat(keys, first)
     signature += lay.degree.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    profile = profile * np.uint64(0xBF58476D1CE4E5B9) + signature
     return signature, profile
 
 
@@ -360,27 +359,26 @@ class _Classes:
 
 
 def _group(keys: NDArray[np.uint64]) -> tuple[IntArray, IntArray]:
-    """(representative row of each group, group of each row) for equal rows of ``keys``."""
-    _, rep_row, group = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    """(representative row of each group, group of each row) for equal keys."""
+    _, rep_row, group = np.unique(keys, return_index=True, return_inverse=True)
     return rep_row.astype(np.int64), group.reshape(-1).astype(np.int64)
 
 
-def _classes(lay: _Layout, signature: NDArray[np.uint64], profile: NDArray[np.uint64]) -> _Classes | None:
+def _classes(lay: _Layout, profile: NDArray[np.uint64]) -> _Classes | None:
     """Classes of interchangeable tasks, checked arc by arc against the representative (None on a hash
     collision, so the caller falls back)."""
-    rep_row, klass = _group(np.stack([signature, profile], axis=1))
+    rep_row, klass = _group(profile)
     if not bool(np.all(lay.degree == lay.degree[rep_row][klass])):
         return None
     rep_first = lay.start[rep_row][klass]
-    rep_base = lay.gain[rep_first]
+    base = lay.gain[lay.start]
+    shift = rep_first - lay.start  # arc index of the representative's arc in the same column
+    drift = base[rep_row][klass] - base  # its gain minus ours, the same in every column
     for lo, hi, arc_lo, arc_hi in lay.blocks:
-        row, col = lay.rows_and_columns(lo, hi, arc_lo, arc_hi)
-        ref = rep_first[lo:hi][row] + col
-        gains = lay.gain[arc_lo:arc_hi]
-        first = lay.start[lo:hi] - arc_lo
+        ref = np.arange(arc_lo, arc_hi, dtype=np.int64) + np.repeat(shift[lo:hi], lay.degree[lo:hi])
         if not bool(np.all(lay.agent[ref] == lay.agent[arc_lo:arc_hi])):
             return None
-        if not bool(np.all(lay.gain[ref] - rep_base[lo:hi][row] == gains - gains[first][row])):
+        if not bool(np.all(lay.gain[ref] - lay.gain[arc_lo:arc_hi] == np.repeat(drift[lo:hi], lay.degree[lo:hi]))):
             return None
     return _Classes(klass, lay.start[rep_row], lay.degree[rep_row])
 
@@ -507,8 +505,8 @@ def assign_arrays(
     if lay is None:
         return _solve_plain(p)
     signature, profile = _task_hashes(lay, len(p.capacity))
-    if len(np.unique(np.stack([signature, profile], axis=1), axis=0)) <= len(lay.used) // 2:
-        classes = _classes(lay, signature, profile)
+    if len(np.unique(profile)) <= len(lay.used) // 2:
+        classes = _classes(lay, profile)
         if classes is not None:
             return _solve_classes(p, lay, classes)
     kept = _prune_columns(p, lay, signature)

@@ -7,6 +7,11 @@ then stepped over neighbouring agent counts with the stable recursion
 ``B(n+1) = a·B(n) / (n+1 + a·B(n))``. ``required_agents`` needs one incomplete-gamma evaluation per
 period: it guesses the answer by square-root staffing (Halfin-Whitt), checks a narrow window of
 agent counts around the guess, and widens the window only for the few periods that need it.
+
+Erlang A (Palm's M/M/n+M: exponential patience) uses the closed forms of Mandelbaum & Zeltyn via
+the regularised incomplete gamma P(x, y) with x = n·patience/aht, y = a·patience/aht. Its service
+level is the share of *all* arrivals answered within the answer time (a hang-up is a miss), its
+ASA the mean time in queue over all arrivals (= patience × abandonment, by Little's law).
 """
 
 from __future__ import annotations
@@ -300,7 +305,7 @@ class ErlangAMetrics:
     """Per-period performance of M/M/n+M: customers abandon after an exponential patience."""
 
     service_level: FloatArray
-    """P(offered wait <= answer time): share of arrivals that would be answered within the target."""
+    """Share of all arrivals answered within the answer time (hang-ups count as not answered)."""
     abandon_rate: FloatArray
     """Share of arrivals that hang up before being answered."""
     asa_s: FloatArray
@@ -354,7 +359,14 @@ def _erlang_a_core(
     tiny = p_xy <= 1e-250
     if tiny.any():
         tail[tiny] = _tail_ratio_small(x[tiny], y[tiny], np.broadcast_to(shrink, x.shape)[tiny])
-    sl = np.clip(1.0 - p_wait * np.clip(tail, 0.0, 1.0), 0.0, 1.0)
+    tail = np.clip(tail, 0.0, 1.0)
+    # answered within t among all arrivals: E[exp(-theta·V); 0 < V <= t] over the offered wait V,
+    # = P(W>0)·(x/y)·[P(x+1, y) - P(x+1, y·s)] / P(x, y), and P(x+1, u) = P(x, u) - u^x e^-u / Γ(x+1)
+    with np.errstate(over="ignore"):
+        log_s = -answer_within_s / patience
+        edge = inv_big_a - np.exp(np.minimum(x * log_s + y * (1.0 - shrink) - log_big_a, 700.0))
+    answered_late_ratio = np.clip((1.0 - tail - edge) / rho, 0.0, 1.0)
+    sl = np.clip(1.0 - p_wait + p_wait * answered_late_ratio, 0.0, 1.0)
     occ = np.minimum(a * (1.0 - p_ab) / n, 1.0)
     return sl, p_ab, p_wait, occ
 

@@ -513,6 +513,14 @@ DEFAULT_DIMENSIONS: tuple[Dimension, ...] = (
     Dimension("occupancy", True, 0.80, 0.05),
 )
 
+SAMPLE_OF: Mapping[str, str] = MappingProxyType({
+    "sla": "sla_n", "sla_Q1": "sla_n", "sla_Q2": "sla_n", "sla_Q3": "sla_n", "sla_Q4": "sla_n",
+    "fcr": "fcr_n", "complaint_rate": "fcr_n", "satisfaction": "satisfaction_n", "satisfaction_mean": "satisfaction_n",
+    "asa_s": "answered", "abandonment": "tasks", "abandoned": "tasks", "aht_s": "handled",
+    "aht_vs_forecast": "handled", "occupancy": "handled", "adherence": "handled",
+})
+"""The count a metric rests on (its sample size)."""
+
 METRIC_COLUMNS: tuple[str, ...] = (
     "tasks", "handled", "answered", "asa_s", "sla", "sla_n", "sla_Q1", "sla_Q2", "sla_Q3", "sla_Q4",
     "aht_s", "forecast_aht_s", "aht_vs_forecast", "fcr", "fcr_n", "abandonment", "abandoned",
@@ -526,8 +534,12 @@ class ScoringConfig:
     dimensions: tuple[Dimension, ...] = DEFAULT_DIMENSIONS
     cap: float = 1.0
     """Highest normalised score of one dimension (1.0: meeting the target earns full marks)."""
+    min_sample: int = 0
+    """A dimension resting on fewer observations (``SAMPLE_OF``) is shown but left out of the composite."""
 
     def __post_init__(self) -> None:
+        if self.min_sample < 0:
+            raise InvalidInput(f"min_sample must be >= 0, got {self.min_sample}", field="min_sample")
         names = [d.metric for d in self.dimensions]
         unknown = [m for m in names if m not in METRIC_COLUMNS]
         if unknown:
@@ -548,7 +560,7 @@ class ScoringConfig:
             raise InvalidInput(f"no scored dimension {unknown}; scored: {sorted(by_name)}", field="weights")
         dims = tuple(Dimension(d.metric, d.higher_is_better, d.target, float(weights.get(d.metric, d.weight)))
                      for d in self.dimensions)
-        return ScoringConfig(dimensions=dims, cap=self.cap)
+        return ScoringConfig(dimensions=dims, cap=self.cap, min_sample=self.min_sample)
 
     def with_targets(self, targets: Mapping[str, float]) -> ScoringConfig:
         by_name = {d.metric: d for d in self.dimensions}
@@ -557,7 +569,7 @@ class ScoringConfig:
             raise InvalidInput(f"no scored dimension {unknown}; scored: {sorted(by_name)}", field="targets")
         dims = tuple(Dimension(d.metric, d.higher_is_better, float(targets.get(d.metric, d.target)), d.weight)
                      for d in self.dimensions)
-        return ScoringConfig(dimensions=dims, cap=self.cap)
+        return ScoringConfig(dimensions=dims, cap=self.cap, min_sample=self.min_sample)
 
 
 @dataclass(frozen=True, slots=True)
@@ -572,11 +584,10 @@ class ScoreComponent:
     score: float
     """value normalised against target (NaN when the value is unavailable)."""
     contribution: float
-    """Points this dimension adds to the composite: 100 * (weight / sum of available weights) * score."""
-
-    @property
-    def available(self) -> bool:
-        return not math.isnan(self.value)
+    """Points this dimension adds to the composite: 100 * (weight / sum of counted weights) * score."""
+    sample: float = math.nan
+    counted: bool = True
+    """False when the value is missing or rests on fewer than ``min_sample`` observations."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -590,7 +601,7 @@ class Scorecard:
 
     def explain(self) -> str:
         parts = [f"{c.metric} {c.value:.3g} vs {c.target:g} -> {c.score:.2f} x w{c.weight:g} = {c.contribution:.1f}"
-                 for c in self.components if c.available and c.weight > 0]
+                 for c in self.components if c.counted and c.weight > 0]
         return f"{self.level} {self.key}: {self.composite:.1f} = " + " + ".join(parts)
 
 
@@ -625,19 +636,21 @@ class ScorecardTable:
 
 def composite_score(metrics: Mapping[str, float], config: ScoringConfig) -> tuple[tuple[ScoreComponent, ...], float]:
     """Weighted mean of target-normalised dimensions, in points (100 = every target met)."""
-    raw: list[tuple[Dimension, float, float]] = []
+    raw: list[tuple[Dimension, float, float, float, bool]] = []
     for dim in config.dimensions:
         value = float(metrics.get(dim.metric, math.nan))
+        sample = float(metrics.get(SAMPLE_OF.get(dim.metric, ""), math.nan))
         score = dim.normalise(value, config.cap) if not math.isnan(value) else math.nan
-        raw.append((dim, value, score))
-    total_weight = sum(d.weight for d, v, _ in raw if not math.isnan(v))
+        counted = not math.isnan(value) and not (config.min_sample > 0 and sample < config.min_sample)
+        raw.append((dim, value, score, sample, counted))
+    total_weight = sum(d.weight for d, _, _, _, counted in raw if counted)
     components = tuple(
         ScoreComponent(
             metric=d.metric, value=v, target=d.target, higher_is_better=d.higher_is_better, weight=d.weight,
-            score=s, contribution=(100.0 * (d.weight / total_weight) * s) if total_weight > 0 and not math.isnan(v)
-            else 0.0,
+            score=s, contribution=(100.0 * (d.weight / total_weight) * s) if total_weight > 0 and counted else 0.0,
+            sample=n, counted=counted,
         )
-        for d, v, s in raw
+        for d, v, s, n, counted in raw
     )
     composite = sum(c.contribution for c in components) if total_weight > 0 else math.nan
     return components, composite

@@ -23,6 +23,7 @@ from dispatcher.scorecard import (
     DEFAULT_DIMENSIONS,
     LEVELS,
     METRIC_COLUMNS,
+    SAMPLE_OF,
     EventLog,
     Level,
     scorecard_metrics,
@@ -137,11 +138,6 @@ class TargetStatus:
     history: tuple[Measurement, ...]
 
 
-def _sample_column(kpi: str) -> str:
-    return {"sla": "sla_n", "fcr": "fcr_n", "satisfaction": "satisfaction_n", "satisfaction_mean": "satisfaction_n",
-            "asa_s": "answered", "abandonment": "tasks", "complaint_rate": "fcr_n"}.get(kpi, "handled")
-
-
 def measure(
     log: EventLog, target: Target, *, until: datetime, period: timedelta = timedelta(weeks=1), **metric_options: Any
 ) -> tuple[Measurement, ...]:
@@ -156,7 +152,7 @@ def measure(
         end = min(start + period, stop)
         table = scorecard_metrics(log, level=target.level, start=start, end=end, **metric_options)
         if target.scope in table.index:
-            cells = table.loc[[target.scope], [target.kpi, _sample_column(target.kpi)]].to_numpy(dtype=float)[0]
+            cells = table.loc[[target.scope], [target.kpi, SAMPLE_OF.get(target.kpi, "handled")]].to_numpy(dtype=float)[0]
             value = float(cells[0])
             if not math.isnan(value):
                 sample = int(cells[1])

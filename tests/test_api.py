@@ -393,3 +393,30 @@ def test_openapi_schema_is_served(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     for path in ("/v1/tasks", "/v1/agents/{agent_id}/next", "/v1/offers/{offer_id}/accept", "/v1/kpis"):
         assert path in paths
+
+
+def test_the_fast_path_and_the_fastapi_route_answer_post_tasks_alike(
+    redis_url: str, redis_client: redis.Redis, tmp_path: Any
+) -> None:
+    cases = [
+        {"external_id": "same", "source": "zd", "skill": "billing", "urgent": True, "payload": {"a": 1}},
+        {"external_id": "same", "source": "zd", "skill": "billing", "urgent": True, "payload": {"a": 1}},
+        {"external_id": "x", "source": "zd", "skill": "billing", "due_at": "2027-01-01T10:00:00"},
+        {"external_id": "x", "source": "zd"},
+        {"external_id": "y", "source": "zd", "skill": "billing", "expected_handle_s": 0},
+    ]
+    answers = {}
+    for fast in (True, False):
+        redis_client.flushdb()
+        settings = Settings(redis_url=redis_url, bootstrap_key=BOOT, fast_path=fast, data_dir=tmp_path)
+        app = create_app(settings, dispatch=False)
+        with TestClient(app) as tc:
+            app.state.queue.clock = Clock()
+            got = [tc.post("/v1/tasks", json=body, headers=sup()) for body in cases]
+            got.append(tc.post("/v1/tasks", json=cases[0]))
+            got.append(tc.post("/v1/tasks", json=cases[0], headers={"Authorization": "Bearer nope"}))
+            got.append(tc.post("/v1/tasks", content=b"[1,", headers={**sup(), "content-type": "application/json"}))
+        answers[fast] = [(r.status_code, r.json().get("id"), r.json().get("field"), r.json().get("error"),
+                          r.json().get("due_at")) for r in got]
+    assert answers[True] == answers[False]
+    assert [a[0] for a in answers[True]] == [201, 200, 422, 422, 422, 401, 401, 422]

@@ -79,29 +79,32 @@ def _fresh_task_and_offer(client: TestClient) -> tuple[str, str]:
     """A task assigned to ann and another with a pending offer to ann."""
     queue = client.app.state.queue  # type: ignore[attr-defined]
     n = next(_counter)
-    ids = []
-    for kind in ("held", "offered"):
-        task, _ = client.portal.call(  # type: ignore[union-attr]
-            lambda k=kind: queue.create_task(external_id=f"{k}-{n}", source="crm", skill="billing",
-                                             urgent=False, important=False))
-        offer = client.portal.call(  # type: ignore[union-attr]
-            lambda t=task: queue.offer(t["id"], "ann", explanation={"test": True}))
-        ids.append((task["id"], offer.offer_id))
-    (held, held_offer), (_, pending_offer) = ids
-    client.portal.call(lambda: queue.accept(held_offer, actor="test"))  # type: ignore[union-attr]
-    return held, pending_offer
+
+    async def make() -> tuple[str, str]:
+        held, _ = await queue.create_task(external_id=f"held-{n}", source="crm", skill="billing",
+                                          urgent=False, important=False)
+        offered, _ = await queue.create_task(external_id=f"offered-{n}", source="crm", skill="billing",
+                                             urgent=False, important=False)
+        first = await queue.offer(held["id"], "ann", explanation={"test": True})
+        second = await queue.offer(offered["id"], "ann", explanation={"test": True})
+        await queue.accept(first.offer_id, actor="test")
+        return str(held["id"]), str(second.offer_id)
+
+    result: tuple[str, str] = client.portal.call(make)  # type: ignore[union-attr]
+    return result
 
 
-def _close(client: TestClient, *ids: str) -> None:
+def _close(client: TestClient, task_id: str, offer_id: str) -> None:
     """Cancel what a case left open so ann's capacity never runs out."""
     queue = client.app.state.queue  # type: ignore[attr-defined]
-    for offer_id in ids[1:]:
-        task_id = client.portal.call(queue.offer_hash, offer_id)["task"]  # type: ignore[union-attr]
-        ids = (*ids, task_id)
-    for task_id in ids:
-        if task_id.startswith("T"):
+
+    async def close() -> None:
+        offered = (await queue.offer_hash(offer_id))["task"]
+        for tid in (task_id, offered):
             with contextlib.suppress(Conflict):
-                client.portal.call(lambda t=task_id: queue.cancel(t, actor="test"))  # type: ignore[union-attr]
+                await queue.cancel(tid, actor="test")
+
+    client.portal.call(close)  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(("method", "path", "body", "allowed"), ENDPOINTS,

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -200,7 +201,7 @@ def run_load(redis_url: str, tmp: Path, *, n_tasks: int, n_creators: int, n_agen
     env = service_env(redis_url, prefix, boot, tmp, DISPATCHWISE_OFFER_TTL_S="3", DISPATCHWISE_MAX_MISSES="1000")
     server, base = start_serve(env, log=tmp / "serve.log")
     worker = start_worker(env)  # the second dispatch loop
-    raw = redis.Redis.from_url(redis_url, decode_responses=True)
+    raw: Any = redis.Redis.from_url(redis_url, decode_responses=True)
     try:
         sup = {"Authorization": f"Bearer {boot}"}
         agent_keys = {}
@@ -293,7 +294,7 @@ def test_kill_9_of_the_api_process_loses_no_acknowledged_task_and_restart_requeu
     prefix = f"crash{uuid.uuid4().hex[:6]}"
     env = service_env(redis_url, prefix, "crash-boot", tmp_path, DISPATCHWISE_OFFER_TTL_S="1")
     sup = {"Authorization": "Bearer crash-boot"}
-    raw = redis.Redis.from_url(redis_url, decode_responses=True)
+    raw: Any = redis.Redis.from_url(redis_url, decode_responses=True)
     server, base = start_serve(env, None, "--no-dispatch")
     try:
         httpx.put(f"{base}/v1/agents/ann", json={"name": "Ann", "skills": {"billing": 3}}, headers=sup)

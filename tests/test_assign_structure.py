@@ -53,8 +53,8 @@ def by_classes(inst: Instance) -> ArrayAssignment:
         return assign_arrays_plain(inst.task, inst.agent, inst.score, inst.capacity, inst.n_tasks)
     lay = core._layout(p)
     assert lay is not None
-    signature, profile = core._task_hashes(lay, len(p.capacity))
-    classes = core._classes(lay, signature, profile)
+    _, profile = core._task_hashes(lay, len(p.capacity))
+    classes = core._classes(lay, profile)
     assert classes is not None
     return core._solve_classes(p, lay, classes)
 
@@ -116,7 +116,7 @@ def test_interchangeable_tasks_collapse_into_few_classes() -> None:
     p = core._prepare(t, a, 1.0 + priority[t] + agent_term[a], np.array([1, 2, 3]), 40, None)
     lay = core._layout(p)
     assert lay is not None
-    classes = core._classes(lay, *core._task_hashes(lay, 3))
+    classes = core._classes(lay, core._task_hashes(lay, 3)[1])
     assert classes is not None
     assert len(classes.rep_start) == 1
     result = assign_arrays(t, a, 1.0 + priority[t] + agent_term[a], [1, 2, 3], 40)

@@ -28,7 +28,7 @@ class QueueMachine(RuleBasedStateMachine):
         super().__init__()
         self.loop = asyncio.new_event_loop()
         self.now = 1_800_000_000.0
-        self.raw = redis.Redis.from_url(self.url, decode_responses=True)
+        self.raw: Any = redis.Redis.from_url(self.url, decode_responses=True)
         for key in self.raw.scan_iter(f"{PREFIX}:*"):
             self.raw.delete(key)
         self.queue = LiveQueue.from_url(self.url, prefix=PREFIX, offer_ttl_s=30, max_misses=2,

@@ -261,6 +261,7 @@ def test_composite_equals_weighted_mean_of_capped_attainments(values: dict[str, 
                                                                                 strict=True)})
     components, composite = composite_score(values, config)
     present = [(c.weight, c) for c in components if not math.isnan(values[c.metric])]
+    assert all(c.counted == (not math.isnan(values[c.metric])) for c in components)
     total = sum(w for w, _ in present)
     if total == 0:
         assert math.isnan(composite)
@@ -280,3 +281,17 @@ def test_event_log_is_sorted_and_keeps_source_rows() -> None:
     assert isinstance(log, EventLog)
     assert log.frame["at"].is_monotonic_increasing
     assert sorted(log.frame["row"]) == list(range(2, len(frame) + 2))
+
+
+def test_dimensions_on_too_few_observations_are_shown_but_not_scored() -> None:
+    log = event_log_from_frame(hand_built())
+    card = scorecards(log, scoring=ScoringConfig(min_sample=2)).card("a1")
+    satisfaction = next(c for c in card.components if c.metric == "satisfaction")
+    assert satisfaction.value == 1.0 and satisfaction.sample == 1 and not satisfaction.counted
+    assert satisfaction.contribution == 0.0
+    # a1 keeps sla (n=2, 1.0), fcr (n=2, 0.5/0.75), asa (n=2, 240 s <= 300), complaint (n=2, 0)
+    weights = {"sla": 0.25, "fcr": 0.20, "asa_s": 0.10, "complaint_rate": 0.05}
+    scores = {"sla": 1.0, "fcr": 0.5 / 0.75, "asa_s": 1.0, "complaint_rate": 1.0}
+    assert card.composite == pytest.approx(100 * sum(weights[m] * scores[m] for m in weights) / sum(weights.values()))
+    with pytest.raises(InvalidInput, match="min_sample"):
+        ScoringConfig(min_sample=-1)

@@ -227,3 +227,53 @@ def test_stale_preview_is_409_and_applies_nothing(client: TestClient, redis_clie
     r = client.post("/v1/feedback/proficiency/accept", json={"preview_id": preview["preview_id"]})
     assert r.status_code == 409
     assert json.loads(redis_client.hget(KEYS.agent("slow"), "skills") or "{}") == {"billing": 5}
+
+
+def test_scorecard_of_work_done_through_the_live_service(redis_url: str, redis_client: redis.Redis,
+                                                         tmp_path: Any) -> None:
+    """Mounted as the lead mounts it (under /v1, supervisor only) on the real app: tasks created,
+    offered, accepted and completed over HTTP show up in the agent's scorecard with their outcome."""
+    from fastapi import Depends
+
+    from api.app import create_app
+    from api.deps import require_supervisor
+    from api.settings import Settings
+
+    boot = "boot-key"
+    app = create_app(Settings(redis_url=redis_url, bootstrap_key=boot, data_dir=tmp_path), dispatch=False)
+    app.include_router(router, prefix="/v1", dependencies=[Depends(require_supervisor)])
+    sup = {"Authorization": f"Bearer {boot}"}
+    with TestClient(app) as tc:
+        clock = Clock()
+        app.state.queue.clock = clock
+        r = tc.put("/v1/agents/ann", json={"name": "Ann", "skills": {"billing": 4}, "primary_skills": ["billing"],
+                                          "capacity": 1, "team": "red"}, headers=sup)
+        assert r.status_code == 200, r.text
+        assert tc.put("/v1/agents/ann/status", json={"status": "available"}, headers=sup).status_code == 200
+        key = tc.post("/v1/keys", json={"role": "agent", "agent_id": "ann"}, headers=sup).json()["key"]
+        ann = {"Authorization": f"Bearer {key}"}
+        task = tc.post("/v1/tasks", json={"external_id": "ZD-1", "source": "zendesk", "skill": "billing",
+                                          "urgent": True, "important": True}, headers=sup).json()
+        clock.now += 120
+        offer = tc.post("/v1/agents/ann/next", headers=ann).json()
+        assert tc.post(f"/v1/offers/{offer['offer_id']}/accept", headers=ann).status_code == 200
+        clock.now += 300
+        r = tc.post(f"/v1/tasks/{task['id']}/complete", headers=ann,
+                    json={"resolution_code": "refunded", "first_contact_resolved": False, "complaint": True})
+        assert r.status_code == 200, r.text
+        assert tc.post(f"/v1/tasks/{task['id']}/satisfaction", json={"score": 4}, headers=sup).status_code == 204
+        assert tc.get("/v1/scorecards").status_code in (401, 403)  # supervisors only
+        assert tc.get("/v1/scorecards", headers=ann).status_code == 403
+        r = tc.get("/v1/scorecards", params={"level": "team"}, headers=sup)
+        assert r.status_code == 200, r.text
+        red = r.json()["cards"][0]
+        assert red["key"] == "red"  # team from the live agent profile
+        metrics = red["metrics"]
+        assert metrics["handled"] == 1 and metrics["asa_s"] == pytest.approx(120, abs=1)
+        assert metrics["aht_s"] == pytest.approx(300, abs=1) and metrics["sla_Q1"] == 1.0
+        assert metrics["fcr"] == 0.0 and metrics["complaint_rate"] == 1.0 and metrics["satisfaction"] == 1.0
+        before = redis_client.xlen(KEYS.audit)
+        r = tc.post("/v1/tasks/no-such-task/satisfaction", json={"score": 1}, headers=sup)
+        assert r.status_code == 404 and redis_client.xlen(KEYS.audit) == before  # and changes nothing
+        again = tc.get("/v1/scorecards", params={"level": "team"}, headers=sup).json()["cards"][0]
+        assert again["metrics"] == metrics

@@ -223,3 +223,17 @@ def test_replay_needs_a_history_and_history_errors_name_the_row(generated: Path,
         load_study(forecast=generated / "forecast.csv", roster=generated / "roster.csv",
                    agents=generated / "agents.csv", history=tmp_path / "contacts.csv")
     assert (err.value.row, err.value.field) == (11, "urgent") and "maybe" in err.value.message
+
+
+def test_forecast_intervals_become_the_forecasts_own_relative_error(tmp_path: Path) -> None:
+    half = 1.959964 * np.sqrt(100.0 + 20.0**2)  # Poisson variance 100 plus a 20% error of the mean
+    rows = [
+        {"queue": q, "period_start": f"2026-03-02T{9 + i // 4:02d}:{15 * (i % 4):02d}:00-05:00", "volume": 100.0,
+         "volume_lo95": 100.0 - half, "volume_hi95": 100.0 + half, "aht_s": 300.0, "model": "m"}
+        for q in ("billing", "tech") for i in range(8)
+    ]
+    pd.DataFrame(rows).to_csv(tmp_path / "f.csv", index=False)
+    demand = read_forecast(tmp_path / "f.csv")
+    assert demand.volume_rel_sd is not None
+    np.testing.assert_allclose(demand.volume_rel_sd, 0.2, rtol=1e-6)
+    assert demand.queues == ("billing", "tech") and demand.period_s == 900.0

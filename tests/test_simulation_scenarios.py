@@ -158,3 +158,18 @@ def test_per_period_kpis_add_up_to_the_totals() -> None:
     assert in_sl / table["offered"].sum() == pytest.approx(totals["service_level"])
     assert set(table["queue"]) == {"billing", "tech"}
     assert table[(table["queue"] == "tech") & (table["period_start_s"] == 1800.0)].empty, "closed period"
+
+
+def test_forecast_uncertainty_widens_the_spread_of_volume_across_replications() -> None:
+    base = demand(periods=8, volume=100.0)
+    uncertain = Demand(base.queues, base.start, base.period_s, base.volume, base.aht_s,
+                       volume_rel_sd=np.full(base.volume.shape, 0.2))
+    plain_cfg, wide_cfg = SimulationConfig(), SimulationConfig(volume_uncertainty=True)
+    plain = [len(generate_tasks(uncertain, plain_cfg, seed=1, replication=r)) for r in range(40)]
+    wide = [len(generate_tasks(uncertain, wide_cfg, seed=1, replication=r)) for r in range(40)]
+    expected = base.volume.sum()
+    assert np.std(plain) < 2 * np.sqrt(expected), "without the option only Poisson noise"
+    assert np.std(wide) > 4 * np.sqrt(expected), "with it, the forecast's own 20% error per queue"
+    assert abs(np.mean(wide) - expected) < 0.1 * expected
+    same = [len(generate_tasks(uncertain, wide_cfg, seed=1, replication=r, aht_multiplier=1.3)) for r in range(5)]
+    assert same == wide[:5], "every scenario of a replication sees the same forecast error"

@@ -83,7 +83,9 @@ def forecast_command(
         naive = scores.get("snaive_week")
         weights = part["volume"].to_numpy()
         aht = part["aht_s"].to_numpy()
-        mean_aht = float(np.nansum(aht * weights) / weights.sum()) if weights.sum() > 0 else float("nan")
+        known = ~np.isnan(aht)
+        mean_aht = (float(np.sum(aht[known] * weights[known]) / weights[known].sum())
+                    if known.any() and weights[known].sum() > 0 else float("nan"))
         table.add_row(
             result.queue, result.model,
             fmt(chosen.wape if chosen else float("nan")), fmt(naive.wape if naive else float("nan")),

@@ -79,6 +79,7 @@ def scorecard_command(
     agents: Annotated[Path | None, typer.Option(help="agents.csv: teams for agents the log gives none.")] = None,
     agent_time: Annotated[Path | None, typer.Option(help="CSV agent_id,scheduled_s,on_shift_s (adherence).")] = None,
     reopen_window_h: Annotated[float, typer.Option(help="A reopen within this many hours flips FCR.")] = 168.0,
+    min_sample: Annotated[int, typer.Option(help="Leave dimensions with fewer observations out of the composite.")] = 0,
     origin: Annotated[str, typer.Option(help=ORIGIN_HELP)] = DEFAULT_ORIGIN,
     explain: Annotated[bool, typer.Option(help="Print how each composite is built.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write every metric, score and point to this CSV.")] = None,
@@ -86,7 +87,7 @@ def scorecard_command(
     """Scorecards per agent, team or queue: KPIs, and a composite shown with its parts."""
     if level not in LEVELS:
         raise InvalidInput(f"level must be one of {list(LEVELS)}, got {level!r}", field="--level")
-    scoring = ScoringConfig().with_weights(parse_pairs(weights, "--weights")).with_targets(
+    scoring = ScoringConfig(min_sample=min_sample).with_weights(parse_pairs(weights, "--weights")).with_targets(
         parse_pairs(targets, "--targets"))
     log = read_event_log(events, origin=origin)
     teams = {a.id: a.team for a in read_agents(agents) if a.team} if agents else None

@@ -20,6 +20,7 @@ from api.staffing_files import (
     requirements_table,
     write_requirements,
 )
+from dispatcher.errors import InvalidInput
 
 
 def cli_flags(service_level: str | None, patience: str | None, max_occupancy: float | None,
@@ -58,6 +59,8 @@ def staff_command(
     max_agents: Annotated[int | None, typer.Option(help="Agents available; periods above are reported.")] = None,
     deadline: Annotated[str | None, typer.Option(help="Deferred work: resolve within e.g. 30m or 2h.")] = None,
     policy: Annotated[Path | None, typer.Option(help="Per-queue targets (TOML or YAML).")] = None,
+    period_minutes: Annotated[float | None, typer.Option(help="Period length; default: spacing of the "
+                                                         "forecast's period starts.")] = None,
     out: Annotated[Path | None, typer.Option(help="Write the requirements CSV here.")] = None,
     plot: Annotated[Path | None, typer.Option(help="Draw volume and agents per queue (PNG).")] = None,
 ) -> None:
@@ -65,8 +68,12 @@ def staff_command(
     flags = cli_flags(service_level, patience, max_occupancy, shrinkage, concurrency, max_asa, max_abandon,
                       min_agents, max_agents, deadline)
     rules = read_policy(policy, flags) if policy is not None else build_policy({}, flags=flags)
+    if period_minutes is not None and not 0 < period_minutes <= 1440:
+        raise InvalidInput(f"period length must be in (0, 1440] minutes, got {period_minutes}",
+                           field="--period-minutes")
     frame = read_forecast(forecast)
-    table, summaries = requirements_table(frame, rules)
+    table, summaries = requirements_table(frame, rules,
+                                          period_s=None if period_minutes is None else period_minutes * 60.0)
     console = Console()
     if out is not None:
         write_requirements(table, out)

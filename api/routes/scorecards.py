@@ -98,7 +98,8 @@ def card_json(card: Scorecard) -> dict[str, Any]:
         "key": card.key, "composite": card.composite, "metrics": dict(card.metrics),
         "components": [{"metric": c.metric, "value": c.value, "target": c.target,
                         "higher_is_better": c.higher_is_better, "weight": c.weight, "score": c.score,
-                        "points": c.contribution} for c in card.components],
+                        "points": c.contribution, "sample": c.sample, "counted": c.counted}
+                       for c in card.components],
         "explain": card.explain(),
     }
 
@@ -129,9 +130,10 @@ async def get_scorecards(
     targets: Annotated[str | None, Query(description="e.g. sla:0.85,asa_s:120")] = None,
     forecast_aht: Annotated[str | None, Query(description="forecast AHT s per queue, e.g. billing:300")] = None,
     reopen_window_h: Annotated[float, Query(ge=0)] = 168.0,
+    min_sample: Annotated[int, Query(ge=0, description="leave dimensions with fewer observations out")] = 0,
 ) -> dict[str, Any]:
     start, end = parse_moment(from_, "from"), parse_moment(to, "to")
-    scoring = ScoringConfig().with_weights(parse_pairs(weights, "weights")).with_targets(
+    scoring = ScoringConfig(min_sample=min_sample).with_weights(parse_pairs(weights, "weights")).with_targets(
         parse_pairs(targets, "targets"))
     log = await load_event_log(queue)
     teams = {a.id: a.team for a in await load_agents(queue) if a.team}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from ortools.sat.python import cp_model
 
@@ -35,18 +36,18 @@ class AssignModel:
     min_shortfall: dict[int, cp_model.IntVar] = field(default_factory=dict)
 
     def penalise(self, expr: cp_model.LinearExprT, points: float) -> None:
-        coef = int(round(points * SCALE))
+        coef = round(points * SCALE)
         if coef:
             self.objective.append((expr, coef))
 
     def shifts_of(self, i: int, day_index: int | None = None) -> list[cp_model.IntVar]:
         return [self.y[i, c.index] for c in self.candidates if day_index is None or c.day_index == day_index]
 
-    def works(self, i: int, day_index: int) -> cp_model.LinearExprT:
+    def works(self, i: int, day_index: int) -> cp_model.LinearExpr:
         """1 when agent i works that day (pinned days count as worked)."""
         if day_index in self.group.limits.pinned_days:
-            return 1
-        return sum(self.shifts_of(i, day_index))
+            return cast(cp_model.LinearExpr, 1)
+        return cast(cp_model.LinearExpr, sum(self.shifts_of(i, day_index)))
 
 
 AssignRule = Callable[[AssignModel], None]
@@ -66,10 +67,10 @@ def _build(problem: RosterProblem, group: Group, allowed: Sequence[Candidate], c
     am = AssignModel(problem, group, allowed, counts, n_days, cp_model.CpModel(), soft_minimum=True)
     for i in range(group.size):
         for c in allowed:
-            am.y[i, c.index] = am.model.NewBoolVar(f"y_{i}_{c.index}")
+            am.y[i, c.index] = am.model.new_bool_var(f"y_{i}_{c.index}")
     for rule in rules:
         rule(am)
-    am.model.Minimize(sum(coef * expr for expr, coef in am.objective))
+    am.model.minimize(sum(coef * expr for expr, coef in am.objective))
     return am
 
 
@@ -155,23 +156,23 @@ def assign_group(problem: RosterProblem, group: Group, candidates: Sequence[Cand
     if core:
         first = _build(problem, group, allowed, counts, n_days, core)
         for key, var in first.y.items():
-            first.model.AddHint(var, hint.get(key, 0))
+            first.model.add_hint(var, hint.get(key, 0))
         solver = _solver(time_limit_s * 0.4, workers, seed)
-        status = solver.Solve(first.model)
+        status = solver.solve(first.model)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            hint = {key: int(solver.Value(var)) for key, var in first.y.items()}
-        limit = max(time_limit_s - solver.WallTime(), 0.05)
+            hint = {key: int(solver.value(var)) for key, var in first.y.items()}
+        limit = max(time_limit_s - solver.wall_time, 0.05)
     am = _build(problem, group, allowed, counts, n_days, rules)
     for key, var in am.y.items():
-        am.model.AddHint(var, hint.get(key, 0))
+        am.model.add_hint(var, hint.get(key, 0))
     solver = _solver(limit, workers, seed)
-    status = solver.Solve(am.model)
+    status = solver.solve(am.model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):  # pragma: no cover - all-off is always feasible
         return Assignment({a.id: [] for a in group.agents}, "unknown",
                           {a.id: group.limits.min_quarters for a in group.agents})
-    chosen = {key: int(solver.Value(var)) for key, var in am.y.items()}
+    chosen = {key: int(solver.value(var)) for key, var in am.y.items()}
     w = problem.weights
-    state = solver.StatusName(status).lower()
+    state = solver.status_name(status).lower()
     if core_score(group, allowed, counts, hint, w.under, w.over) < core_score(group, allowed, counts, chosen,
                                                                               w.under, w.over):
         chosen, state = hint, "greedy"

@@ -123,7 +123,7 @@ def round_counts(model: CountModel) -> dict[tuple[int, int], int]:
             by_day[key[0], day_of[key[1]]].append((key, value))
     out: dict[tuple[int, int], int] = {}
     for items in by_day.values():
-        total = int(round(sum(v for _, v in items)))
+        total = round(sum(v for _, v in items))
         floors = {k: int(v + 1e-6) for k, v in items}
         left = total - sum(floors.values())
         for k, _ in sorted(items, key=lambda kv: kv[1] - int(kv[1] + 1e-6), reverse=True)[: max(left, 0)]:

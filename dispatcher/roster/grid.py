@@ -152,8 +152,8 @@ def agent_limits(problem: RosterProblem, agent: Agent, day_index: dict[date, int
     c = agent.contract
     days = frozenset(day_index[s.start.astimezone(problem.tz).date()] for s in pins
                      if s.start.astimezone(problem.tz).date() in day_index)
-    max_q = int(round(c.max_hours_week * 60 / PERIOD_MIN)) - paid
-    min_q = int(round(c.min_hours_week * 60 / PERIOD_MIN)) - paid
+    max_q = round(c.max_hours_week * 60 / PERIOD_MIN) - paid
+    min_q = round(c.min_hours_week * 60 / PERIOD_MIN) - paid
     return AgentLimits(max(min_q, 0), max(max_q, 0), max(c.max_days_week - len(days), 0), c.max_consecutive_days,
                        timedelta(hours=c.min_rest_hours), days)
 
@@ -195,7 +195,7 @@ def build_groups(problem: RosterProblem, candidates: Sequence[Candidate],
             and not any(_clashes_with_pin(c, pin, limits.min_rest) for pin in pins)
             and c.paid_quarters <= limits.max_quarters
         )
-        key = (frozenset(agent.skills), agent.primary_skills, limits, allowed)
+        key: tuple[object, ...] = (frozenset(agent.skills), agent.primary_skills, limits, allowed)
         keyed.setdefault(key, []).append(agent)
         limits_of[key] = limits
         allowed_of[key] = allowed

@@ -80,17 +80,18 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
     remaining = max(time_limit_s - (perf_counter() - t0), 0.5)
     busy = [g for g in groups if by_group.get(g.index) or g.limits.min_quarters > 0]
     agents_busy = sum(g.size for g in busy) or 1
-    def run(g: Group) -> Assignment:
-        share = max(remaining * 0.8 * g.size / agents_busy * max(workers, 1), 0.3)
-        return assign_group(problem, g, candidates, by_group.get(g.index, {}), len(req.days), ASSIGN_RULES,
+
+    def run(group: Group) -> Assignment:
+        share = max(remaining * 0.8 * group.size / agents_busy * max(workers, 1), 0.3)
+        return assign_group(problem, group, candidates, by_group.get(group.index, {}), len(req.days), ASSIGN_RULES,
                             core=ASSIGN_CORE, time_limit_s=share, workers=1, seed=seed)
 
     with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:  # CP-SAT releases the GIL
-        for done, (g, result) in enumerate(zip(busy, pool.map(run, busy), strict=True), start=1):
+        for done, (group, result) in enumerate(zip(busy, pool.map(run, busy), strict=True), start=1):
             statuses.append(result.status)
             for agent_id, cis in result.shifts.items():
                 for ci in cis:
-                    assigned[g.index, ci].append(agent_id)
+                    assigned[group.index, ci].append(agent_id)
             for agent_id, short in result.short_of_minimum.items():
                 explanations.append(Explanation(
                     "min_hours_week", f"{short * PERIOD_MIN / 60:g} h below the contract minimum: no assignment "

@@ -6,6 +6,7 @@ reports each violation with the rule, agent and day at fault.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -53,7 +54,8 @@ def _check_breaks(shift: Shift, template: ShiftTemplate, day: date) -> list[Viol
         if length != rule.length_min or not rule.earliest_start_min <= offset <= rule.latest_start_min:
             out.append(Violation("breaks", shift.agent_id, day,
                                  f"break at +{offset:g} min for {length:g} min; template {template.name} wants "
-                                 f"{rule.length_min} min starting +{rule.earliest_start_min}..+{rule.latest_start_min}"))
+                                 f"{rule.length_min} min starting "
+                                 f"+{rule.earliest_start_min}..+{rule.latest_start_min}"))
     for a, b in zip(shift.breaks, shift.breaks[1:], strict=False):
         if b.start < a.end:
             out.append(Violation("breaks", shift.agent_id, day, "breaks overlap"))
@@ -116,7 +118,7 @@ def validate_roster(roster: Roster, problem: RosterProblem) -> list[Violation]:
             out.extend(_check_skills(shift, frozenset(agent.skills), day))
             weekly_hours[week_monday(day)] += paid_hours(shift, template)
             weekly_days[week_monday(day)].add(day)
-        for prev, nxt in zip(shifts, shifts[1:], strict=False):
+        for prev, nxt in itertools.pairwise(shifts):
             day = nxt.start.astimezone(tz).date()
             if prev.start.astimezone(tz).date() == day:
                 out.append(Violation("one_shift_per_day", agent_id, day, "two shifts on one day"))
@@ -135,7 +137,7 @@ def validate_roster(roster: Roster, problem: RosterProblem) -> list[Violation]:
                                      f"{len(weekly_days[week])} days in the week of {week}, max {c.max_days_week}"))
         days = sorted({s.start.astimezone(tz).date() for s in shifts})
         run = 1
-        for a, b in zip(days, days[1:], strict=False):
+        for a, b in itertools.pairwise(days):
             run = run + 1 if (b - a).days == 1 else 1
             if run > c.max_consecutive_days:
                 out.append(Violation("max_consecutive_days", agent_id, b,
@@ -147,5 +149,6 @@ def validate_roster(roster: Roster, problem: RosterProblem) -> list[Violation]:
                         for s in by_agent.get(agent.id, []) if week_monday(s.start.astimezone(tz).date()) == week)
             if hours < agent.contract.min_hours_week - 1e-6:
                 out.append(Violation("min_hours_week", agent.id, week,
-                                     f"{hours:g} paid hours in the week of {week}, min {agent.contract.min_hours_week:g}"))
+                                     f"{hours:g} paid hours in the week of {week}, "
+                                     f"min {agent.contract.min_hours_week:g}"))
     return out

@@ -74,6 +74,8 @@ def generate_tasks(
     vol_mult = np.broadcast_to(np.asarray(volume_multiplier, dtype=np.float64), (n_queues,))
     if np.any(vol_mult < 0) or aht_multiplier <= 0:
         raise InvalidInput("volume multiplier must be >= 0 and AHT multiplier > 0", field="volume")
+    if cfg.volume_uncertainty and demand.volume_rel_sd is not None:
+        vol_mult = vol_mult * forecast_error_multipliers(demand, seed=seed, replication=replication)
     n_periods = demand.volume.shape[0]
     edges = np.arange(n_periods + 1) * demand.period_s
     columns: list[tuple[np.ndarray, ...]] = []
@@ -107,6 +109,19 @@ def generate_tasks(
         handle_s=np.concatenate([c[4] for c in columns]).astype(np.float64)[order],
         patience_s=np.concatenate([c[5] for c in columns]).astype(np.float64)[order],
     )
+
+
+def forecast_error_multipliers(demand: Demand, *, seed: int, replication: int) -> FloatArray:
+    """One lognormal volume factor (mean 1) per queue for this replication: how wrong the forecast is.
+    Its spread is the volume-weighted relative uncertainty of the forecast; the stream does not depend
+    on the scenario, so every scenario of a replication faces the same forecast error."""
+    assert demand.volume_rel_sd is not None
+    weights = demand.volume.sum(axis=0)
+    rel_sd = (demand.volume_rel_sd * demand.volume).sum(axis=0) / np.maximum(weights, 1e-12)
+    sigma = np.sqrt(np.log1p(rel_sd**2))
+    z = np.random.default_rng([seed, replication, 424_242]).standard_normal(len(weights))
+    out: FloatArray = np.exp(sigma * z - sigma**2 / 2)
+    return out
 
 
 def draw_chunked(

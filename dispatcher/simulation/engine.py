@@ -171,7 +171,8 @@ def simulate(
         return -1
 
     def match(now: float) -> None:
-        idle_agents = sorted(set().union(*idle_by_queue))
+        # only agents who could take one of the waiting tasks
+        idle_agents = sorted(set().union(*(idle_by_queue[q] for q in range(n_queues) if waiting_n[q])))
         if not idle_agents:
             return
         cap = len(idle_agents)

@@ -32,6 +32,8 @@ class Demand:
     period_s: float
     volume: FloatArray
     aht_s: FloatArray
+    volume_rel_sd: FloatArray | None = None
+    """Relative standard deviation of each expected volume (the forecast's own uncertainty), if known."""
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None:
@@ -51,6 +53,11 @@ class Demand:
             raise InvalidInput("volume must be finite and >= 0", field="volume")
         if not np.all(np.isfinite(self.aht_s)) or np.any(self.aht_s[self.volume > 0] <= 0):
             raise InvalidInput("aht_s must be finite and > 0 wherever volume > 0", field="aht_s")
+        if self.volume_rel_sd is not None and (
+            self.volume_rel_sd.shape != shape or not np.all(np.isfinite(self.volume_rel_sd))
+            or np.any(self.volume_rel_sd < 0)
+        ):
+            raise InvalidInput("volume_rel_sd must be a finite (periods, queues) array >= 0", field="volume_rel_sd")
 
     @property
     def horizon_s(self) -> float:
@@ -136,6 +143,8 @@ class SimulationConfig:
     proficiency_handle_factor: tuple[float, float, float, float, float] = (1.3, 1.15, 1.0, 0.95, 0.9)
     """Handle time multiplier for proficiency 1..5 (novices are slower)."""
     sla: SlaPolicy = field(default_factory=SlaPolicy)
+    volume_uncertainty: bool = False
+    """Scale each replication's volume per queue by a lognormal draw with the forecast's uncertainty."""
 
     def __post_init__(self) -> None:
         if self.routing not in ROUTING_POLICIES:

@@ -81,7 +81,7 @@ def place_by_slack(starts: Sequence[tuple[Candidate, int]], at_work: npt.NDArray
     plans: list[list[int]] = []
     for c, _ in starts:
         plan: list[int] = []
-        for b, slots in enumerate(c.breaks):
+        for _b, slots in enumerate(c.breaks):
             taken = [(o, c.breaks[j].length) for j, o in enumerate(plan)]
             best, best_score = slots.offsets[0], -np.inf
             for o in slots.offsets:

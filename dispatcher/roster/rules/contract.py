@@ -43,17 +43,17 @@ def assign(am: AssignModel) -> None:
         for d in range(am.n_days):
             day = am.shifts_of(i, d)
             if len(day) > 1:
-                m.AddAtMostOne(day)
+                m.add_at_most_one(day)
         paid = sum(c.paid_quarters * am.y[i, c.index] for c in am.candidates)
-        m.Add(paid <= lim.max_quarters)
+        m.add(paid <= lim.max_quarters)
         if am.soft_minimum:
-            short = m.NewIntVar(0, lim.min_quarters, f"short_{i}")
-            m.Add(paid + short >= lim.min_quarters)
+            short = m.new_int_var(0, lim.min_quarters, f"short_{i}")
+            m.add(paid + short >= lim.min_quarters)
             am.min_shortfall[i] = short
             am.penalise(short, MIN_HOURS_SHORTFALL_POINTS)
         else:
-            m.Add(paid >= lim.min_quarters)
-        m.Add(sum(am.shifts_of(i)) <= lim.max_days)
+            m.add(paid >= lim.min_quarters)
+        m.add(sum(am.shifts_of(i)) <= lim.max_days)
         window = lim.max_consecutive + 1
         for first in range(0, am.n_days - window + 1):
-            m.Add(sum(am.works(i, d) for d in range(first, first + window)) <= lim.max_consecutive)
+            m.add(sum(am.works(i, d) for d in range(first, first + window)) <= lim.max_consecutive)

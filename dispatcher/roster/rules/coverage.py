@@ -77,9 +77,9 @@ def assign(am: AssignModel) -> None:
     for c in am.candidates:
         target = am.counts.get(c.index, 0)
         total = sum(am.y[i, c.index] for i in range(size))
-        extra = am.model.NewIntVar(0, size, f"extra_{c.index}")
-        miss = am.model.NewIntVar(0, target, f"miss_{c.index}")
-        am.model.Add(total - target == extra - miss)
+        extra = am.model.new_int_var(0, size, f"extra_{c.index}")
+        miss = am.model.new_int_var(0, target, f"miss_{c.index}")
+        am.model.add(total - target == extra - miss)
         periods = c.p1 - c.p0
         am.penalise(miss, 2 * periods * w.under)
         am.penalise(extra, 2 * periods * w.over + w.labour_per_hour * c.paid_hours)
@@ -102,21 +102,21 @@ def allocate(on_duty: Mapping[int, Sequence[int]], groups: Sequence[Group], requ
         own = [s for s in sorted(group.skills) if s in index]
         for s in own:
             cost = 0 if not group.primary or s in group.primary else weights.auxiliary
-            flow.add_arc_with_capacity_and_unit_cost(gi, n_g + index[s], supply, int(round(cost * FLOW_SCALE)))
+            flow.add_arc_with_capacity_and_unit_cost(gi, n_g + index[s], supply, round(cost * FLOW_SCALE))
             arcs.append((g, s))
         if not own:
-            flow.add_arc_with_capacity_and_unit_cost(gi, sink, supply, int(round(weights.over * FLOW_SCALE)))
+            flow.add_arc_with_capacity_and_unit_cost(gi, sink, supply, round(weights.over * FLOW_SCALE))
             arcs.append((g, ""))
     for si in range(n_s):
         r = int(required[si, p])
         node = n_g + si
-        steep = int(round(weights.under * weights.under_steep * FLOW_SCALE))
-        first = int(round(weights.under * FLOW_SCALE))
+        steep = round(weights.under * weights.under_steep * FLOW_SCALE)
+        first = round(weights.under * FLOW_SCALE)
         if r > 1:
             flow.add_arc_with_capacity_and_unit_cost(node, sink, r - 1, -steep)
         if r > 0:
             flow.add_arc_with_capacity_and_unit_cost(node, sink, 1, -first)
-        flow.add_arc_with_capacity_and_unit_cost(node, sink, max(total, 1), int(round(weights.over * FLOW_SCALE)))
+        flow.add_arc_with_capacity_and_unit_cost(node, sink, max(total, 1), round(weights.over * FLOW_SCALE))
     flow.set_node_supply(sink, -total)
     status = flow.solve()
     if status != flow.OPTIMAL:  # pragma: no cover - always feasible: every group has an arc to the sink

@@ -11,13 +11,13 @@ from dispatcher.roster.assign import AssignModel
 
 
 def _spread(am: AssignModel, values: Sequence[cp_model.LinearExprT], upper: int, name: str) -> cp_model.IntVar:
-    hi = am.model.NewIntVar(0, upper, f"{name}_max")
-    lo = am.model.NewIntVar(0, upper, f"{name}_min")
+    hi = am.model.new_int_var(0, upper, f"{name}_max")
+    lo = am.model.new_int_var(0, upper, f"{name}_min")
     for v in values:
-        am.model.Add(v <= hi)
-        am.model.Add(v >= lo)
-    spread = am.model.NewIntVar(0, upper, f"{name}_spread")
-    am.model.Add(spread == hi - lo)
+        am.model.add(v <= hi)
+        am.model.add(v >= lo)
+    spread = am.model.new_int_var(0, upper, f"{name}_spread")
+    am.model.add(spread == hi - lo)
     return spread
 
 
@@ -38,9 +38,9 @@ def assign(am: AssignModel) -> None:
         for i in range(size):
             pairs = []
             for d in range(am.n_days - 1):
-                both_off = am.model.NewBoolVar(f"off2_{i}_{d}")
-                am.model.Add(am.works(i, d) + am.works(i, d + 1) == 0).OnlyEnforceIf(both_off)
+                both_off = am.model.new_bool_var(f"off2_{i}_{d}")
+                am.model.add(am.works(i, d) + am.works(i, d + 1) == 0).only_enforce_if(both_off)
                 pairs.append(both_off)
-            has_pair = am.model.NewBoolVar(f"pair_{i}")
-            am.model.AddBoolOr(pairs).OnlyEnforceIf(has_pair)
+            has_pair = am.model.new_bool_var(f"pair_{i}")
+            am.model.add_bool_or(pairs).only_enforce_if(has_pair)
             am.penalise(1 - has_pair, w.days_off_pair)

@@ -46,4 +46,4 @@ def assign(am: AssignModel) -> None:
                 for c in today:
                     clash = [am.y[i, o.index] for o in by_day.get(nxt, []) if conflicts(c, o, rest_s)]
                     if clash:
-                        am.model.Add(am.y[i, c.index] + sum(clash) <= 1)
+                        am.model.add(am.y[i, c.index] + sum(clash) <= 1)
