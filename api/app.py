@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -48,7 +49,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     name = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HTTPError")
-    return _problem(exc.status_code, name, str(exc.detail), )
+    return _problem(exc.status_code, name, str(exc.detail))
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
@@ -72,6 +73,9 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
             recovered = await queue.expire_offers()  # offers that expired while nothing ran
             if recovered:
                 log.warning("re-queued %d tasks whose offers expired while the service was down", recovered)
+            # long-lived start-up objects leave the collector's view: shorter GC pauses under load
+            gc.collect()
+            gc.freeze()
             stop = asyncio.Event()
             loop_task = None
             if run_dispatch:

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -78,26 +79,41 @@ class Dispatcher:
         lease_ms: int = 3000,
         owner: str | None = None,
         batch_factor: int = 3,
+        max_batch: int = 500,
+        sweep_every_s: float = 0.1,
+        sla_every_s: float = 1.0,
     ) -> None:
         self.queue = queue
         self.interval_s = interval_s
         self.lease_ms = lease_ms
         self.owner = owner or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.batch_factor = batch_factor
+        self.max_batch = max_batch
+        """At most this many queued tasks per skill (earliest due first) go to one optimizer call."""
         self.monitor = SlaMonitor(queue)
+        self.sweep_every_s = sweep_every_s
+        """Expired offers are swept at most this often (ticks can come back to back under load)."""
+        self.sla_every_s = sla_every_s
+        self._last_sweep = self._last_sla = float("-inf")
 
     async def tick(self) -> TickReport:
         queue = self.queue
         if not await queue.take_lease(self.owner, self.lease_ms):
             return TickReport(leader=False)
-        expired = await queue.expire_offers()
-        alerts = await self.monitor.tick()
+        expired = alerts = 0
+        now = time.monotonic()
+        if now - self._last_sweep >= self.sweep_every_s:
+            self._last_sweep = now
+            expired = await queue.expire_offers()
+        if now - self._last_sla >= self.sla_every_s:
+            self._last_sla = now
+            alerts = await self.monitor.tick()
         free = [a for a in await queue.agent_hashes()
                 if a.get("status") == "available" and int(a.get("active") or 0) < int(a.get("capacity") or 1)]
         if not free:
             return TickReport(True, expired, alerts)
         spare = sum(int(a.get("capacity") or 1) - int(a.get("active") or 0) for a in free)
-        rows = await queue.queued_hashes(per_skill=max(20, self.batch_factor * spare))
+        rows = await queue.queued_hashes(per_skill=min(self.max_batch, max(20, self.batch_factor * spare)))
         if not rows:
             return TickReport(True, expired, alerts, agents=len(free))
         await queue.mark_batch(True, ttl_ms=self.lease_ms)
@@ -106,29 +122,34 @@ class Dispatcher:
             states = [agent_state_from_hash(a) for a in free]
             now = _dt(queue.now_ms())
             result = await asyncio.to_thread(assign, tasks, states, now)
-            offered = stale = 0
-            for task_id, agent_id in result.pairs:
-                try:
-                    await queue.offer(task_id, agent_id, explanation=result.explain(task_id))
-                    offered += 1
-                except (Conflict, NotFound):
-                    stale += 1
+            replies = await queue.offer_many(
+                [(task_id, agent_id, result.explain(task_id)) for task_id, agent_id in result.pairs]
+            )
+            stale = sum(1 for r in replies if isinstance(r, (Conflict, NotFound)))
+            offered = len(replies) - stale
         finally:
             await queue.mark_batch(False)
         return TickReport(True, expired, alerts, len(tasks), len(states), offered, stale)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Tick every ``interval_s`` until ``stop`` is set; errors are logged, never fatal."""
+        """Tick until ``stop`` is set: the lease holder again as soon as work or capacity appears (or
+        after ``interval_s``), the others every ``interval_s``; errors are logged, never fatal."""
         try:
             while not stop.is_set():
+                report = TickReport(leader=False)
                 try:
-                    await self.tick()
+                    report = await self.tick()
                 except DispatchwiseError as exc:
                     log.warning("dispatch tick refused: %s", exc)
                 except (ConnectionError, OSError) as exc:
                     log.warning("dispatch tick lost Redis: %s", exc)
                 except Exception:
                     log.exception("dispatch tick failed")
+                if report.leader:
+                    # the lease holder sleeps until work or capacity appears (or one interval)
+                    with contextlib.suppress(Exception):
+                        await self.queue.wait_for_kick(self.interval_s)
+                    continue
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=self.interval_s)
         finally:

@@ -91,6 +91,11 @@ class Keys:
         return f"{self.prefix}:dispatch:lease"
 
     @property
+    def kick(self) -> str:
+        """List pushed when work or capacity appears, so the dispatch lease holder wakes at once."""
+        return f"{self.prefix}:dispatch:kick"
+
+    @property
     def batch(self) -> str:
         """Present while a batch is being solved; the single-agent pull path steps aside."""
         return f"{self.prefix}:dispatch:batch"

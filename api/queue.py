@@ -20,7 +20,7 @@ from redis.commands.core import AsyncScript
 
 from api.keys import Keys
 from dispatcher.domain import Quadrant, SlaPolicy
-from dispatcher.errors import Conflict, DispatchwiseError, NotFound
+from dispatcher.errors import Conflict, DispatchwiseError, InvalidInput, NotFound
 
 TASK_STATES = ("queued", "offered", "assigned", "completed", "cancelled")
 AGENT_STATUSES = ("available", "break", "offline")
@@ -159,6 +159,7 @@ def lua_key_table(keys: Keys) -> str:
         "seq": keys.seq,
         "lease": keys.lease,
         "batch": keys.batch,
+        "kick": keys.kick,
     }
     body = ", ".join(f"{name} = {orjson.dumps(value).decode()}" for name, value in prefixes.items())
     return f"local K = {{{body}}}\n"
@@ -200,14 +201,15 @@ class LiveQueue:
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> LiveQueue:
-        client = aioredis.Redis.from_url(url, decode_responses=True, max_connections=512)
-        return cls(client, **kwargs)
+        # a full pool makes callers wait (up to 20 s) instead of failing: long-polls hold connections
+        pool = aioredis.BlockingConnectionPool.from_url(url, decode_responses=True, max_connections=1024, timeout=20)
+        return cls(aioredis.Redis(connection_pool=pool), **kwargs)
 
     def now_ms(self) -> int:
         return now_ms_from(self.clock)
 
     async def close(self) -> None:
-        await self.redis.aclose()
+        await self.redis.aclose(close_connection_pool=True)
 
     async def _run(self, name: str, *args: Any) -> list[Any]:
         reply: list[Any] = await self._scripts[name](args=[self.now_ms(), *args])
@@ -244,7 +246,10 @@ class LiveQueue:
         quadrant = Quadrant.from_flags(urgent, important)
         deadline_ms = ms_from_datetime(deadline) if deadline is not None else None
         due, resolve_by = self._sla_times(now, quadrant, deadline_ms)
-        payload_json = orjson.dumps(dict(payload or {})).decode()
+        try:
+            payload_json = orjson.dumps(dict(payload or {})).decode()
+        except (TypeError, orjson.JSONEncodeError) as exc:
+            raise InvalidInput(f"payload cannot be stored as JSON: {exc}", field="payload") from exc
         sla_first = due - int(self.policy.warn_before_s * 1000)
         data = f'{{"quadrant":"{quadrant.value}","due_ms":{due}}}'
         reply: list[Any] = await self._scripts["create"](
@@ -412,12 +417,42 @@ class LiveQueue:
         )
         return Offer(reply[1], int(reply[2]), flat_to_dict(reply[3]))
 
+    async def offer_many(
+        self, pairs: Sequence[tuple[str, str, Mapping[str, Any]]], *, actor: str = "dispatcher"
+    ) -> list[Offer | DispatchwiseError]:
+        """Offer many (task, agent, explanation) pairs in one pipelined round trip; each offer is
+        its own atomic script, so a stale pair comes back as Conflict/NotFound, the rest succeed."""
+        if not pairs:
+            return []
+        script = self._scripts["offer"]
+        now = self.now_ms()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for task_id, agent_id, explanation in pairs:
+                await script(args=[now, task_id, agent_id, self.offer_ttl_ms,
+                                   orjson.dumps(dict(explanation)).decode(), actor], client=pipe)
+            replies = await pipe.execute()
+        out: list[Offer | DispatchwiseError] = []
+        for reply in replies:
+            if reply[0] == "OK":
+                out.append(Offer(reply[1], int(reply[2]), flat_to_dict(reply[3])))
+            else:
+                try:
+                    _raise_refusal(reply)
+                except DispatchwiseError as exc:
+                    out.append(exc)
+        return out
+
     async def pull(self, agent_id: str, *, scan_depth: int = 20) -> Offer | None:
         """The agent's pending offer, or a new one from the pull path; None when nothing fits."""
         reply = await self._run("pull", agent_id, self.offer_ttl_ms, scan_depth)
         if reply[0] == "NONE":
             return None
         return Offer(reply[1], int(reply[2]), flat_to_dict(reply[3]))
+
+    async def wait_for_kick(self, timeout_s: float) -> None:
+        """Block until new work or free capacity is signalled (or the timeout), then clear the signal."""
+        if await self.redis.blpop([self.keys.kick], timeout=max(timeout_s, 0.01)):
+            await self.redis.delete(self.keys.kick)
 
     async def wait_for_wake(self, agent_id: str, timeout_s: float) -> None:
         await self.redis.blpop([self.keys.wake(agent_id)], timeout=max(timeout_s, 0.01))

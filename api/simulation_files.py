@@ -7,7 +7,8 @@ Formats
 - scenarios (``.toml``, ``.yaml``/``.yml``): an optional ``[simulation]`` table of base settings
   (routing, batch_interval_s, answer_within_s, mean_patience_s, handle_distribution, handle_sigma,
   urgent_share, important_share, volume_uncertainty = true to draw each replication's forecast error
-  from the forecast's 95% intervals ``volume_lo95``/``volume_hi95``) and a list ``scenarios`` of
+  from the forecast's 95% intervals ``volume_lo95``/``volume_hi95``; honour_skill_plan = true to keep
+  agents to the roster's skill blocks) and a list ``scenarios`` of
   tables with ``name`` and any of volume, aht, absentees, random_absentees, roster_edits, routing,
   sl_target_s, shrinkage, patience_s. ``roster_edits`` is a list of ``{agent, start, end}`` with
   ``HH:MM`` times on the first simulated day or ISO timestamps. A scenario named ``baseline`` is the
@@ -41,7 +42,7 @@ from dispatcher.simulation.scenarios import BASELINE, Scenario, ShiftEdit
 
 SIMULATION_KEYS = {
     "routing", "batch_interval_s", "answer_within_s", "mean_patience_s", "handle_distribution",
-    "handle_sigma", "urgent_share", "important_share", "volume_uncertainty",
+    "handle_sigma", "urgent_share", "important_share", "volume_uncertainty", "honour_skill_plan",
 }
 SCENARIO_KEYS = {
     "name", "volume", "aht", "absentees", "random_absentees", "roster_edits", "routing", "sl_target_s",

@@ -202,8 +202,8 @@ def main() -> None:
     parser.add_argument("--queues-parallel", type=int, default=50)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--write-flights", type=Path, default=None, help="also write the flights event log CSV")
-    parser.add_argument("--rank", choices=["median", "pooled"], default=None,
-                        help="override how auto ranks candidates (median or pooled WAPE over origins)")
+    parser.add_argument("--rank", choices=["median", "pooled", "recent"], default=None,
+                        help="override how auto ranks candidates (see forecasting.select.RANK_BY)")
     parser.add_argument("--ensemble-tolerance", type=float, default=None,
                         help="override how close (relative WAPE) the ensemble must be to the best to be chosen")
     parser.add_argument("--skip", choices=["generator", "flights", "speed"], action="append", default=[])
@@ -211,7 +211,7 @@ def main() -> None:
     if args.rank:
         import forecasting.select
 
-        forecasting.select.RANK_BY_MEDIAN = args.rank == "median"
+        forecasting.select.RANK_BY = args.rank
     if args.ensemble_tolerance is not None:
         import forecasting.select
 

@@ -9,8 +9,8 @@ Rows (one fresh embedded Redis with AOF everysec, or REDIS_URL):
   FastAPI endpoint doing HSET + ZADD through redis.asyncio on the same server settings.
 The requests are counted twice: wrk's count and the tasks found in Redis afterwards.
 
-    .venv/bin/python -m benchmarks.service                  # 10 s of wrk per endpoint
-    .venv/bin/python -m benchmarks.service --duration 5 --connections 32 --threads 2
+    .venv/bin/python -m benchmarks.service                  # 3 alternating rounds of 5 s per endpoint
+    .venv/bin/python -m benchmarks.service --rounds 5 --duration 10 --offer-seconds 0
 """
 
 from __future__ import annotations
@@ -140,12 +140,37 @@ def lua_pop(url: str, n: int) -> tuple[dict[str, float], dict[str, float]]:
     return summary(ours), summary(floor)
 
 
+def _run_agents(url: str, prefix: str, agents: int, stop: Any) -> None:
+    """Simulated agents (own process): pull or wait for an offer, accept, complete at once."""
+    import asyncio
+
+    from api.queue import LiveQueue
+
+    async def run() -> None:
+        queue = LiveQueue.from_url(url, prefix=prefix)
+
+        async def agent(agent_id: str) -> None:
+            while not stop.is_set():
+                offer = await queue.pull(agent_id)
+                if offer is None:
+                    await queue.wait_for_wake(agent_id, 0.1)
+                    continue
+                await queue.accept(offer.offer_id, actor=agent_id)
+                await queue.complete(offer.task["id"], actor=agent_id)
+
+        await asyncio.gather(*(agent(f"a{i}") for i in range(agents)))
+        await queue.close()
+
+    asyncio.run(run())
+
+
 async def offer_latency(url: str, port: int, boot: str, *, rate: float, seconds: float, agents: int,
                         capacity: int) -> dict[str, float]:
     """Create tasks at ``rate``/s for ``seconds`` straight into the queue while the API process's dispatch
-    loop and ``agents`` simulated agents (pull, accept, complete at once) run; offer latency is the
-    time from a task's ``created`` to its first ``offered`` event in the audit trail."""
+    loop and ``agents`` simulated agents (another process) run; offer latency is the time from a task's
+    ``created`` to its first ``offered`` event in the audit trail."""
     import asyncio
+    import multiprocessing
 
     from api.queue import LiveQueue
 
@@ -157,31 +182,28 @@ async def offer_latency(url: str, port: int, boot: str, *, rate: float, seconds:
             body = {"name": f"a{i}", "skills": {"billing": 3}, "primary_skills": ["billing"], "capacity": capacity}
             (await client.put(f"/v1/agents/a{i}", json=body)).raise_for_status()
             (await client.put(f"/v1/agents/a{i}/status", json={"status": "available"})).raise_for_status()
+    ctx = multiprocessing.get_context("spawn")
+    stop = ctx.Event()
+    proc = ctx.Process(target=_run_agents, args=(url, prefix, agents, stop))
+    proc.start()
+    await asyncio.sleep(2.0)  # let the agents' process start
     queue = LiveQueue.from_url(url, prefix=prefix)
-    stop = asyncio.Event()
-
-    async def agent(agent_id: str) -> None:
-        while not stop.is_set():
-            offer = await queue.pull(agent_id)
-            if offer is None:
-                await queue.wait_for_wake(agent_id, 0.1)
-                continue
-            await queue.accept(offer.offer_id, actor=agent_id)
-            await queue.complete(offer.task["id"], actor=agent_id)
-
-    workers = [asyncio.create_task(agent(f"a{i}")) for i in range(agents)]
     n = int(rate * seconds)
+    sent = 0
     start = time.perf_counter()
-    for i in range(n):
-        delay = start + i / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        await queue.create_task(external_id=f"ol{i}", source="bench", skill="billing", urgent=i % 3 == 0,
-                                important=True)
+    while sent < n:
+        due = min(n, sent + 64, int((time.perf_counter() - start) * rate) + 1)
+        await asyncio.gather(*(
+            queue.create_task(external_id=f"ol{i}", source="bench", skill="billing", urgent=i % 3 == 0,
+                              important=True)
+            for i in range(sent, due)
+        ))
+        sent = due
+        await asyncio.sleep(max(0.0, start + sent / rate - time.perf_counter()))
     achieved = n / (time.perf_counter() - start)
     await asyncio.sleep(2.0)
     stop.set()
-    await asyncio.gather(*workers)
+    proc.join(timeout=30)
     created: dict[str, int] = {}
     latency: list[float] = []
     by_path = {"dispatcher": 0, "pull": 0}
@@ -213,8 +235,11 @@ def wait_ready(base: str, proc: subprocess.Popen[bytes], path: str = "/healthz")
 
 def parse_wrk(text: str) -> dict[str, Any]:
     def ms(value: str) -> float:
-        number, unit = re.match(r"([\d.]+)(us|ms|s)", value).groups()  # type: ignore[union-attr]
-        return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+        found = re.match(r"([\d.]+)(us|ms|s|m)$", value)
+        if found is None:
+            return float("nan")
+        number, unit = found.groups()
+        return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
     requests = int(re.search(r"(\d+) requests in", text).group(1))  # type: ignore[union-attr]
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))  # type: ignore[union-attr]
@@ -235,10 +260,9 @@ def run_wrk(base: str, key: str, run: str, args: argparse.Namespace, workdir: Pa
     # warm-up (other external ids): connections, script loading, first-request imports
     subprocess.run(["wrk", "-t1", "-c4", "-d1s", "-s", str(script_for(run + "-warm")), base],
                    capture_output=True, check=True)
-    script = script_for(run)
     out = subprocess.run(
         ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
-         "-s", str(script), base],
+         "-s", str(script_for(run)), base],
         capture_output=True, text=True, check=True,
     ).stdout
     return parse_wrk(out)
@@ -250,20 +274,30 @@ def start_server(cmd: list[str], env: dict[str, str], port: int) -> subprocess.P
     return proc
 
 
+def median_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {k: statistics.median(r[k] for r in rows) for k in ("rate", "p50_ms", "p99_ms", "requests", "non2xx")}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=int, default=10, help="seconds of wrk per endpoint")
+    parser.add_argument("--duration", type=int, default=5, help="seconds of wrk per endpoint and round")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds ours/minimal (medians)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--floor-n", type=int, default=5000, help="operations for the redis-py and Lua rows")
     parser.add_argument("--offer-rate", type=float, default=500.0, help="tasks/s for the offer-latency run")
     parser.add_argument("--offer-seconds", type=float, default=10.0, help="0 skips the offer-latency run")
+    parser.add_argument("--offer-capacity", type=int, default=100,
+                        help="task slots per agent in the offer-latency run (50 agents)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install -y wrk)")
+    import asyncio
+
     from api.commands.serve import _fast_loop
 
     loop, http = _fast_loop()
+    bin_dir = Path(sys.executable).parent
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dw-bench-")))
         url = os.environ.get("REDIS_URL")
@@ -278,64 +312,68 @@ def main() -> None:
 
         env = {**os.environ, "REDIS_URL": url, "DISPATCHWISE_BOOTSTRAP_KEY": BOOT,
                "DISPATCHWISE_DATA_DIR": str(workdir), "DISPATCHWISE_RUN_DISPATCH": "0"}
-        bin_dir = Path(sys.executable).parent
-        port = free_port()
-        ours_proc = start_server([str(bin_dir / "dispatchwise"), "serve", "--port", str(port), "--no-dispatch"],
-                                 env, port)
+        port, base_port = free_port(), free_port()
+        procs = [
+            start_server([str(bin_dir / "dispatchwise"), "serve", "--port", str(port), "--no-dispatch"], env, port),
+            start_server([str(bin_dir / "uvicorn"), "benchmarks.service:baseline_app", "--factory", "--port",
+                          str(base_port), "--loop", loop, "--http", http, "--log-level", "warning",
+                          "--no-access-log"], env, base_port),
+        ]
+        for proc in procs:
+            stack.callback(proc.wait)
+            stack.callback(proc.terminate)
         key = httpx.post(f"http://127.0.0.1:{port}/v1/keys", json={"role": "integration"},
                          headers={"Authorization": f"Bearer {BOOT}"}).json()["key"]
-        ours = run_wrk(f"http://127.0.0.1:{port}", key, "ours", args, workdir)
-        ours_proc.terminate()
-        ours_proc.wait()
+        ours_rounds, base_rounds = [], []
+        for r in range(args.rounds):  # alternate, so both sides see the same machine load
+            ours_rounds.append(run_wrk(f"http://127.0.0.1:{port}", key, f"ours{r}", args, workdir))
+            base_rounds.append(run_wrk(f"http://127.0.0.1:{base_port}", key, f"base{r}", args, workdir))
+        ours, base = median_row(ours_rounds), median_row(base_rounds)
+        counted = sum(1 for ext in raw.hkeys("dw:ext:wrk") if "-warm-" not in ext)
+        wrk_total = sum(r["requests"] for r in ours_rounds)
+        base_counted = raw.zcard("base:q:billing")
         offers = None
         if args.offer_seconds > 0:
             env_ol = {**env, "DISPATCHWISE_RUN_DISPATCH": "1", "DISPATCHWISE_KEY_PREFIX": "ol"}
             port_ol = free_port()
             ol_proc = start_server([str(bin_dir / "dispatchwise"), "serve", "--port", str(port_ol)], env_ol, port_ol)
-            import asyncio
-
-            offers = asyncio.run(offer_latency(url, port_ol, BOOT, rate=args.offer_rate, seconds=args.offer_seconds,
-                                               agents=50, capacity=4))
+            offers = asyncio.run(offer_latency(url, port_ol, BOOT, rate=args.offer_rate,
+                                               seconds=args.offer_seconds, agents=50,
+                                               capacity=args.offer_capacity))
             ol_proc.terminate()
             ol_proc.wait()
-        counted = sum(1 for ext in raw.hkeys("dw:ext:wrk") if ext.startswith("ours-") and "-warm-" not in ext)
-
-        port = free_port()
-        base_proc = start_server(
-            [str(bin_dir / "uvicorn"), "benchmarks.service:baseline_app", "--factory", "--port", str(port),
-             "--loop", loop, "--http", http, "--log-level", "warning", "--no-access-log"], env, port)
-        base = run_wrk(f"http://127.0.0.1:{port}", key, "base", args, workdir)
-        base_proc.terminate()
-        base_proc.wait()
-        base_counted = raw.zcard("base:q:billing")  # includes the warm-up second
         raw.close()
 
     print(f"\nservice benchmark: one uvicorn worker ({loop} + {http}), wrk -t{args.threads} "
-          f"-c{args.connections} -d{args.duration}s, loopback, Redis AOF everysec\n")
-    print(f"{'row':46} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'counted':>9}")
+          f"-c{args.connections} -d{args.duration}s x {args.rounds} alternating rounds (medians), loopback, "
+          f"Redis AOF everysec\n")
+    print(f"{'row':46} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
     rows = [
-        ("redis-py floor: HSET+ZADD, 1 client, pipelined", floor, args.floor_n),
-        ("Lua pull.lua (pop best + offer + audit), 1 cl.", pop, args.floor_n),
-        ("ZPOPMIN floor, 1 client", zpop, args.floor_n),
-        ("POST /v1/tasks (ours, full path)", ours, counted),
-        ("minimal FastAPI HSET+ZADD endpoint", base, base_counted),
+        ("redis-py floor: HSET+ZADD, 1 client, pipelined", floor),
+        ("Lua pull.lua (pop best + offer + audit), 1 cl.", pop),
+        ("ZPOPMIN floor, 1 client", zpop),
+        ("POST /v1/tasks (ours, full path)", ours),
+        ("minimal FastAPI HSET+ZADD endpoint", base),
     ]
-    for name, row, count in rows:
-        print(f"{name:46} {row['rate']:9.0f} {row['p50_ms']:8.2f} {row['p99_ms']:8.2f} {count:9}")
+    for name, row in rows:
+        print(f"{name:46} {row['rate']:9.0f} {row['p50_ms']:8.2f} {row['p99_ms']:8.2f}")
     print()
-    print(f"minimal endpoint: wrk counted {base['requests']:.0f} requests, {base['non2xx']:.0f} non-2xx; "
-          f"Redis holds {base_counted} (with the 1 s warm-up)")
-    print(f"wrk counted {ours['requests']:.0f} requests, {ours['non2xx']:.0f} non-2xx "
-          f"{ours['socket_errors']}; Redis holds {counted} tasks from this run")
-    print(f"ours / redis-py floor          = {ours['rate'] / floor['rate']:.2f}")
+    print(f"ours: wrk counted {wrk_total:.0f} responses in {args.rounds} rounds, "
+          f"{sum(r['non2xx'] for r in ours_rounds):.0f} non-2xx; Redis holds {counted} tasks from those rounds "
+          f"(requests still in flight when wrk stops are created but not counted by wrk)")
+    print(f"minimal: wrk counted {sum(r['requests'] for r in base_rounds):.0f}, "
+          f"{sum(r['non2xx'] for r in base_rounds):.0f} non-2xx; Redis holds {base_counted} (with warm-ups)")
+    print(f"per-round req/s ours {[round(r['rate']) for r in ours_rounds]} "
+          f"minimal {[round(r['rate']) for r in base_rounds]}")
+    print(f"ours / redis-py floor           = {ours['rate'] / floor['rate']:.2f}")
     print(f"ours / minimal FastAPI endpoint = {ours['rate'] / base['rate']:.2f}")
     print(f"pull.lua p99 / ZPOPMIN p99      = {pop['p99_ms'] / zpop['p99_ms']:.2f}")
     if offers is not None:
-        settings_interval = 0.2
-        print(f"offer latency at {offers['rate']:.0f} tasks/s (50 agents x 4 slots, dispatch loop every "
-              f"{settings_interval} s): p50 {offers['p50_ms']:.1f} ms, p99 {offers['p99_ms']:.1f} ms over "
-              f"{offers['offered']:.0f} offers ({offers['by_dispatcher']:.0f} by the optimizer batch, "
-              f"{offers['by_pull']:.0f} by the pull path), {offers['never_offered']:.0f} never offered")
+        print(f"offer latency at {offers['rate']:.0f} tasks/s (50 agents x {args.offer_capacity} slots, "
+              f"dispatch loop every 0.2 s): "
+              f"p50 {offers['p50_ms']:.1f} ms, p99 {offers['p99_ms']:.1f} ms over {offers['offered']:.0f} offers "
+              f"({offers['by_dispatcher']:.0f} by the optimizer batch, {offers['by_pull']:.0f} by the pull path), "
+              f"{offers['never_offered']:.0f} never offered")
     verdict = "meets" if ours["rate"] >= 1500 and ours["p99_ms"] <= 50 else "misses"
     print(f"bar POST /v1/tasks >= 1,500 req/s with p99 <= 50 ms: {verdict} "
           f"({ours['rate']:.0f} req/s, p99 {ours['p99_ms']:.1f} ms); Lua pop p99 <= 1 ms: "

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from statistics import NormalDist
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +25,7 @@ from dispatcher.errors import InvalidInput
 from dispatcher.scorecard import EventKind, EventLog, OutcomeConfig, task_outcomes
 
 Arm = Literal["A", "B"]
+T = TypeVar("T")
 _SCALE = float(2**64)
 
 
@@ -43,6 +44,11 @@ def arm_of(task_id: str, *, salt: str = "", share_b: float = 0.5) -> Arm:
     """Which policy serves this task: B for the lowest ``share_b`` of the hash range, else A."""
     _check_share(share_b)
     return "B" if hash_unit(task_id, salt) < share_b else "A"
+
+
+def pick(task_id: str, a: T, b: T, *, salt: str = "", share_b: float = 0.5) -> T:
+    """The policy (or anything) of this task's arm: how a router splits live or simulated traffic."""
+    return b if arm_of(task_id, salt=salt, share_b=share_b) == "B" else a
 
 
 def split(task_ids: Iterable[str], *, salt: str = "", share_b: float = 0.5) -> npt.NDArray[np.str_]:

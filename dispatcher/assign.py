@@ -8,12 +8,28 @@ Optional ``task_layer`` (0 = most important) makes the objective lexicographic: 
 layer-0 tasks as possible, then as many layer-1 tasks, ... and among those the largest total score.
 This is exact in one flow: each served task of layer ``l`` gets a bonus ``G * (L - l)`` with
 ``G`` larger than any score difference an alternating path can make (see ``_layer_gap``).
+
+Speed comes from structure, each step exact (tests compare every path with brute force and with the
+plain flow on all arcs):
+
+1. trivial cases: no arcs, no contention (each task takes its best agent), a single agent;
+2. task classes: tasks with the same eligible agents and the same score profile
+   (gain(t, a) = base[t] + offset[a], e.g. task priority + agent terms, as the policy scores) are
+   interchangeable, so the flow runs on classes with one unit arc per task (``_solve_classes``);
+   found by hashing per task and then checked arc by arc, never trusted;
+3. otherwise column pruning: an agent only needs its best C arcs into a group of tasks sharing the
+   same eligible agents, C = those agents' capacity (``_prune_columns``), then the plain flow.
+
+Pairs grouped by task with agents ascending (what ``AssignmentPolicy.score_pairs`` returns) skip a
+sort; any order is accepted. Deterministic for equal inputs.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -139,13 +155,15 @@ def _integer_gains(score: FloatArray, n_units: int) -> IntArray:
     top = float(score.max())
     scale = float(2.0 ** np.floor(np.log2(n_units / top)))
     gains = np.empty(len(score), dtype=np.int64)
+    common = 0
     for lo in range(0, len(score), _BLOCK):
         scaled = score[lo : lo + _BLOCK] * scale
-        if not bool(np.all(scaled == np.floor(scaled))):
+        whole = scaled.astype(np.int64)
+        if not bool(np.all(whole == scaled)):
             rounded: IntArray = np.maximum(np.round(score * scale), 1).astype(np.int64)
             return rounded
-        gains[lo : lo + _BLOCK] = scaled
-    common = int(np.bitwise_or.reduce(gains))
+        gains[lo : lo + _BLOCK] = whole
+        common |= int(np.bitwise_or.reduce(whole))
     shift = (common & -common).bit_length() - 1  # trailing zero bits shared by every gain
     if shift > 0:
         gains >>= shift
@@ -195,7 +213,9 @@ def _layer_gap(gain: IntArray, most_served: int) -> int:
     return most_served * top + 1
 
 
-def _result(p: _Pairs, chosen: NDArray[np.bool_]) -> ArrayAssignment:
+def _result(p: _Pairs, chosen: NDArray[np.integer[Any]]) -> ArrayAssignment:
+    """Assignment from the indices of the chosen arcs (summed in arc order, so every path agrees)."""
+    chosen = np.sort(chosen)
     task_agent = np.full(p.n_tasks, -1, dtype=np.int64)
     task_agent[p.task[chosen]] = p.agent[chosen]
     return ArrayAssignment(task_agent=task_agent, objective=float(p.score[chosen].sum()))
@@ -237,8 +257,7 @@ def _solve_plain(p: _Pairs) -> ArrayAssignment:
     costs = np.concatenate([src_cost, -p.gain, np.zeros(len(agents_used) + 1, np.int64)])
     smcf, arcs = _solve_flow(tails, heads, caps, costs, source, sink, supply)
     pair_arcs = arcs[supply : supply + len(p.task)]
-    chosen = np.asarray(smcf.flows(pair_arcs.astype(np.int32))) > 0
-    return _result(p, chosen)
+    return _result(p, np.flatnonzero(np.asarray(smcf.flows(pair_arcs.astype(np.int32))) > 0))
 
 
 def _best_arc_per_task(p: _Pairs) -> IntArray:
@@ -253,19 +272,17 @@ def _best_arc_per_task(p: _Pairs) -> IntArray:
 def _fast_path(p: _Pairs) -> ArrayAssignment | None:
     """Trivial instances: no arcs; no contention (every agent can take all its eligible tasks: each
     task takes its best agent); or a single agent (it takes its best tasks)."""
-    chosen = np.zeros(len(p.task), dtype=bool)
     if len(p.task) == 0:
-        return _result(p, chosen)
-    demand = np.bincount(p.agent, minlength=len(p.capacity))
-    if np.all(demand <= p.capacity):
-        chosen[_best_arc_per_task(p)] = True
-        return _result(p, chosen)
-    if np.count_nonzero(demand) == 1:
+        return _result(p, np.zeros(0, dtype=np.int64))
+    if len(p.task) <= int(p.capacity.sum()):  # otherwise some agent surely has more arcs than room
+        demand = np.bincount(p.agent, minlength=len(p.capacity))
+        if np.all(demand <= p.capacity):
+            return _result(p, _best_arc_per_task(p))
+    if p.agent.min() == p.agent.max():
         best = _best_arc_per_task(p)
         value = p.gain[best] + (p.layer_bonus[p.task[best]] if p.layer_bonus is not None else 0)
         room = int(p.capacity[p.agent[0]])
-        chosen[best[np.lexsort((p.task[best], -value))[:room]]] = True
-        return _result(p, chosen)
+        return _result(p, best[np.lexsort((p.task[best], -value))[:room]])
     return None
 
 
@@ -273,11 +290,14 @@ _KEY_SEED = 0x5EED_D15B
 """Fixed seed of the random hash keys: grouping is deterministic (and verified exactly)."""
 
 
+@functools.lru_cache(maxsize=16)
 def _hash_keys(n: int, salt: int) -> NDArray[np.uint64]:
+    """``n`` fixed odd random 64-bit keys (read-only, cached: live dispatch reuses the same sizes)."""
     keys: NDArray[np.uint64] = np.random.default_rng(_KEY_SEED + salt).integers(
         1, 2**63, size=max(n, 1), dtype=np.uint64
-    )
-    return keys | np.uint64(1)
+    ) | np.uint64(1)
+    keys.setflags(write=False)
+    return keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,7 +398,8 @@ def _classes(lay: _Layout, profile: NDArray[np.uint64]) -> _Classes | None:
         ref = np.arange(arc_lo, arc_hi, dtype=np.int64) + np.repeat(shift[lo:hi], lay.degree[lo:hi])
         if not bool(np.all(lay.agent[ref] == lay.agent[arc_lo:arc_hi])):
             return None
-        if not bool(np.all(lay.gain[ref] - lay.gain[arc_lo:arc_hi] == np.repeat(drift[lo:hi], lay.degree[lo:hi]))):
+        expected = np.repeat(drift[lo:hi], lay.degree[lo:hi])
+        if not bool(np.all(lay.gain[ref] - lay.gain[arc_lo:arc_hi] == expected)):
             return None
     return _Classes(klass, lay.start[rep_row], lay.degree[rep_row])
 
@@ -439,45 +460,45 @@ def _solve_classes(p: _Pairs, lay: _Layout, classes: _Classes) -> ArrayAssignmen
     # Hand each class's served tasks to its agents: served units and agent slots, both in class order.
     served = units[unit_flow]
     slot_arc = np.repeat(np.arange(len(class_of_arc), dtype=np.int64), arc_flow)
-    chosen = np.zeros(len(p.task), dtype=bool)
-    chosen[lay.original(lay.start[served] + arc_col[slot_arc])] = True
-    return _result(p, chosen)
+    return _result(p, lay.original(lay.start[served] + arc_col[slot_arc]))
 
 
 def _prune_columns(p: _Pairs, lay: _Layout, signature: NDArray[np.uint64]) -> IntArray | None:
-    """Arcs (original indices) worth keeping, or None when nothing can be pruned.
+    """Arcs (original indices) worth keeping, or None when pruning would cut less than a tenth.
 
     Tasks with the same eligible agents form a group; a group can have at most C of its tasks served,
     C = capacity of its agents. So agent ``a`` only needs its best C arcs into the group: if it served
     a task outside them, one of those C would be unserved and swapping on ``a`` never loses.
     """
     rep_row, group = _group(signature)
+    size = np.bincount(group, minlength=len(rep_row))
+    rep_degree = lay.degree[rep_row]
+    rep_arcs = np.repeat(lay.start[rep_row] - np.cumsum(rep_degree) + rep_degree, rep_degree) + np.arange(
+        int(rep_degree.sum())
+    )
+    reach = np.add.reduceat(p.capacity[lay.agent[rep_arcs]], np.cumsum(rep_degree) - rep_degree)
+    crowded = np.flatnonzero(size > reach)  # groups with more tasks than their agents can take
+    # At most reach x width arcs survive in a crowded group; skip when that would barely help.
+    saved = int(((size[crowded] - reach[crowded]) * rep_degree[crowded]).sum())
+    if saved < len(lay.task) // 10:
+        return None
     bonus = p.layer_bonus[lay.used] if p.layer_bonus is not None else np.zeros(len(lay.used), np.int64)
-    members = np.argsort(group, kind="stable")
-    bounds = np.searchsorted(group[members], np.arange(len(rep_row) + 1))
-    keep_parts: list[IntArray] = []
-    pruned = False
-    for g in range(len(rep_row)):
-        rows = members[bounds[g] : bounds[g + 1]]
-        width = int(lay.degree[rep_row[g]])
-        arcs = lay.start[rows][:, None] + np.arange(width)[None, :]
+    keep_task = ~np.isin(group, crowded)
+    keep_parts: list[IntArray] = [np.flatnonzero(np.repeat(keep_task, lay.degree))]
+    for g in crowded.tolist():
+        rows = np.flatnonzero(group == g)
+        width = int(rep_degree[g])
         if not bool(np.all(lay.degree[rows] == width)):
-            return None
+            return None  # hash collision: different agent sets
+        arcs = lay.start[rows][:, None] + np.arange(width)[None, :]
         agents = lay.agent[arcs]
         if not bool(np.all(agents == agents[0])):
             return None  # hash collision: different agent sets
-        reach = int(p.capacity[agents[0]].sum())
-        if len(rows) <= reach:
-            keep_parts.append(arcs.reshape(-1))
-            continue
+        cut = len(rows) - int(reach[g])
         values = (lay.gain[arcs] + bonus[rows][:, None]).T  # (agents, tasks)
-        kth = np.partition(values, len(rows) - reach, axis=1)[:, len(rows) - reach]
+        kth = np.partition(values, cut, axis=1)[:, cut]  # each agent's reach-th best value
         keep_parts.append(arcs.T[values >= kth[:, None]])
-        pruned = True
-    if not pruned:
-        return None
-    kept = np.sort(np.concatenate(keep_parts))
-    return lay.original(kept)
+    return lay.original(np.concatenate(keep_parts))
 
 
 def assign_arrays(

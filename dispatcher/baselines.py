@@ -100,13 +100,21 @@ def least_busy_arrays(
 
 
 def round_robin_arrays(
-    task: object, agent: object, score: object, capacity: object, n_tasks: int, *, task_layer: object = None
+    task: object,
+    agent: object,
+    score: object,
+    capacity: object,
+    n_tasks: int,
+    *,
+    task_layer: object = None,
+    start_agent: int = 0,
 ) -> ArrayAssignment:
-    """Tasks in layer/arrival order; agents taken in turn (the next eligible one after the last pick)."""
+    """Tasks in layer/arrival order; agents taken in turn (the next eligible one after the last pick).
+    ``start_agent`` carries the turn across batches (the last agent picked + 1)."""
     p = _prepare(task, agent, score, capacity, n_tasks, task_layer)
     layer = None if task_layer is None else np.asarray(task_layer, dtype=np.int64)
     n_agents = max(len(p.capacity), 1)
-    cursor = [0]
+    cursor = [int(start_agent) % n_agents]
 
     def next_in_turn(agents: IntArray, scores: NDArray[np.float64], left: IntArray, ks: IntArray) -> int:
         distance = (agents - cursor[0]) % n_agents

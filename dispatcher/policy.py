@@ -117,6 +117,9 @@ class AssignmentPolicy:
     shift_guard: bool = True
     """Skip pairs whose expected handling time runs past the agent's next break or shift end."""
     sla: SlaPolicy = field(default_factory=SlaPolicy)
+    skills: frozenset[str] | None = None
+    """The site's skill catalogue. When given, a task needing a skill outside it is an error; a skill
+    in it that no agent of the batch holds just waits (live batches pass only the free agents)."""
 
     def __post_init__(self) -> None:
         weights = {Quadrant(q): float(w) for q, w in self.quadrant_weights.items()}
@@ -124,6 +127,8 @@ class AssignmentPolicy:
             raise InvalidInput("quadrant_weights needs a weight for each of Q1..Q4", field="quadrant_weights")
         object.__setattr__(self, "quadrant_weights", MappingProxyType(weights))
         object.__setattr__(self, "auxiliary_quadrants", frozenset(Quadrant(q) for q in self.auxiliary_quadrants))
+        if self.skills is not None:
+            object.__setattr__(self, "skills", frozenset(self.skills))
         for name in (
             "base",
             "urgency_weight",
@@ -168,17 +173,30 @@ class AssignmentPolicy:
     # -- pairs ----------------------------------------------------------------------------------
 
     def score_pairs(self, tasks: Sequence[Task], agents: Sequence[AgentState], now: datetime) -> ScoredPairs:
-        """All eligible (task, agent) pairs in task-major order with scores and named terms."""
+        """All eligible (task, agent) pairs in task-major order with scores and named terms.
+
+        A task whose skill is outside ``self.skills`` (when set) is an error (``InvalidInput`` naming
+        it); a task whose skill no agent in ``agents`` holds gets no pairs and waits.
+        """
         require_aware(now, "now")
         _check_unique([t.id for t in tasks], "tasks")
         _check_unique([s.agent.id for s in agents], "agents")
         skills = sorted({skill for s in agents for skill in s.agent.skills})
         skill_index = {name: k for k, name in enumerate(skills)}
-        for row, t in enumerate(tasks):
-            if t.skill not in skill_index:
-                raise InvalidInput(f"task {t.id}: no agent has skill {t.skill!r}", field="tasks", row=row)
+        if self.skills is not None:
+            for row, t in enumerate(tasks):
+                if t.skill not in self.skills:
+                    raise InvalidInput(
+                        f"task {t.id}: unknown skill {t.skill!r} (known: {sorted(self.skills)})",
+                        field="tasks",
+                        row=row,
+                    )
         n_tasks, n_agents = len(tasks), len(agents)
-        prof = np.zeros((n_agents, max(len(skills), 1)), dtype=np.int64)
+        if n_tasks == 0 or n_agents == 0:
+            empty_i = np.zeros(0, dtype=np.int64)
+            empty_f = np.zeros(0, dtype=np.float64)
+            return ScoredPairs(empty_i, empty_i, empty_f, {name: empty_f for name in TERM_NAMES})
+        prof = np.zeros((n_agents, len(skills) + 1), dtype=np.int64)  # last column: held by nobody
         primary = np.zeros_like(prof, dtype=bool)
         for a, state in enumerate(agents):
             for name, level in state.agent.skills.items():
@@ -188,17 +206,13 @@ class AssignmentPolicy:
         ready = np.array([s.on_duty(now) for s in agents], dtype=bool) & (spare > 0)
         time_left = np.array([s.seconds_until_interruption(now) for s in agents], dtype=np.float64)
 
-        skill_of = np.array([skill_index[t.skill] for t in tasks], dtype=np.int64)
+        skill_of = np.array([skill_index.get(t.skill, len(skills)) for t in tasks], dtype=np.int64)
         quadrant_rank = np.array([t.quadrant.rank for t in tasks], dtype=np.int64)
         important = quadrant_rank <= 1
         aux_ok = np.array([t.quadrant in self.auxiliary_quadrants for t in tasks], dtype=bool)
         handle_s = np.array([t.expected_handle_s for t in tasks], dtype=np.float64)
 
-        # Eligibility, dense tasks x agents (task-major order from nonzero).
-        if n_tasks == 0 or n_agents == 0:
-            empty_i = np.zeros(0, dtype=np.int64)
-            empty_f = np.zeros(0, dtype=np.float64)
-            return ScoredPairs(empty_i, empty_i, empty_f, {name: empty_f for name in TERM_NAMES})
+        # Eligibility, dense tasks x agents (task-major order from nonzero, agents ascending).
         has = prof.T[skill_of] > 0  # (tasks, agents)
         is_primary = primary.T[skill_of]
         eligible = has & ready[None, :] & (is_primary | aux_ok[:, None])
@@ -300,7 +314,8 @@ class Assignment:
             "runner_up": None,
         }
         assert self._scored is not None and self._task_agent is not None
-        own = np.flatnonzero(self._scored.task == i)
+        lo, hi = np.searchsorted(self._scored.task, [i, i + 1])  # pairs are task-major
+        own = np.arange(lo, hi)
         chosen = int(self._task_agent[i])
         if chosen >= 0:
             k = int(own[self._scored.agent[own] == chosen][0])

@@ -27,7 +27,12 @@ by ``response_due_at`` (abandoned or overdue-unanswered tasks are misses, cancel
 ones are excluded); AHT = mean ``handle_s``; FCR = first completion resolved and not reopened within
 ``reopen_window_s``; abandonment = abandoned / (created - cancelled); satisfaction = share of scores
 >= 4 with its sample size; occupancy = handled seconds / on-shift seconds; adherence = on-shift
-seconds / scheduled seconds (from the optional agent-time table).
+seconds / scheduled seconds (from the optional agent-time table, ``agent_id, scheduled_s, on_shift_s``).
+
+Composite: each scored dimension is normalised against its target (value/target, or target/value when
+lower is better, capped), weighted, and summed into points; every card keeps its parts so the
+composite is reproducible by hand. :func:`events_from_task_rows` maps the simulator's one-row-per-task
+export onto this log.
 """
 
 from __future__ import annotations
@@ -287,6 +292,15 @@ def event_log_from_frame(
             error = NotFound if out.at[pos, "event"] == EventKind.SATISFACTION else InvalidInput
             raise error(f"{out.at[pos, 'event']!s} event for unknown task {task!r} (no 'created' event)",
                         field="task_id", row=pos + row_offset)
+        codes = codes[~orphan.to_numpy()]
+    created_at_of = np.full(int(codes.max()) + 1 if len(codes) else 0, np.datetime64("NaT", "ns"))
+    created_at_of[codes[is_created[out.index]]] = out.loc[is_created[out.index], "created_at"].to_numpy(
+        dtype="datetime64[ns]")
+    early = out["at"].to_numpy(dtype="datetime64[ns]") < created_at_of[codes]
+    if early.any():
+        pos = int(out.index[np.flatnonzero(early)[0]])
+        raise _fail(f"{out.at[pos, 'event']!s} event of task {out.at[pos, 'task_id']!r} is before its creation",
+                    column="at", position=pos, row_offset=row_offset)
     ordered = out.sort_values(["at", "row"], kind="stable").reset_index(drop=True)
     return EventLog(frame=ordered)
 
@@ -681,8 +695,12 @@ def scorecard_metrics(
     forecast_aht_s: Mapping[str, float] | None = None,
     agent_time: pd.DataFrame | None = None,
     agent_teams: Mapping[str, str] | None = None,
+    outcomes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The raw KPI table (index: entity key, columns ``METRIC_COLUMNS``) for tasks created in [start, end)."""
+    """The raw KPI table (index: entity key, columns ``METRIC_COLUMNS``) for tasks created in [start, end).
+
+    ``outcomes``: this log's :func:`task_outcomes` computed once, to measure many windows cheaply.
+    """
     if level not in LEVELS:
         raise InvalidInput(f"level must be one of {list(LEVELS)}, got {level!r}", field="level")
     for name, moment in (("from", start), ("to", end)):
@@ -690,7 +708,7 @@ def scorecard_metrics(
             raise InvalidInput("timestamp must be timezone-aware (give an offset or Z)", field=name)
     if start is not None and end is not None and end <= start:
         raise InvalidInput(f"'to' ({end}) must be after 'from' ({start})", field="to")
-    tasks = task_outcomes(log, config=outcome, agent_teams=agent_teams)
+    tasks = outcomes if outcomes is not None else task_outcomes(log, config=outcome, agent_teams=agent_teams)
     codes, _ = pd.factorize(log.frame["task_id"])  # the same order as the rows of ``tasks``
     queue_by_code = tasks["queue"].to_numpy(dtype=object)
     cohort = pd.Series(True, index=tasks.index)

@@ -27,6 +27,7 @@ from dispatcher.scorecard import (
     EventLog,
     Level,
     scorecard_metrics,
+    task_outcomes,
 )
 
 MAX_ACHIEVEMENT = 2.0
@@ -148,11 +149,15 @@ def measure(
     out = []
     start = target.tracking_start
     stop = min(until, target.deadline)
+    if "outcomes" not in metric_options:
+        metric_options["outcomes"] = task_outcomes(log, config=metric_options.get("outcome"),
+                                                   agent_teams=metric_options.get("agent_teams"))
     while start < stop:
         end = min(start + period, stop)
         table = scorecard_metrics(log, level=target.level, start=start, end=end, **metric_options)
         if target.scope in table.index:
-            cells = table.loc[[target.scope], [target.kpi, SAMPLE_OF.get(target.kpi, "handled")]].to_numpy(dtype=float)[0]
+            columns = [target.kpi, SAMPLE_OF.get(target.kpi, "handled")]
+            cells = table.loc[[target.scope], columns].to_numpy(dtype=float)[0]
             value = float(cells[0])
             if not math.isnan(value):
                 sample = int(cells[1])

@@ -2,9 +2,9 @@
 
 from forecasting.calendar import SpecialDay
 from forecasting.forecast import COLUMNS, QueueForecast, forecast_frame, forecast_queues
-from forecasting.intraday import reforecast_rest_of_day
+from forecasting.intraday import reforecast_rest_of_day, reforecast_table
 from forecasting.select import Backtest, ModelScore, backtest
 from forecasting.series import DayGrid, history_grids
 
 __all__ = ["COLUMNS", "Backtest", "DayGrid", "ModelScore", "QueueForecast", "SpecialDay", "backtest",
-           "forecast_frame", "forecast_queues", "history_grids", "reforecast_rest_of_day"]
+           "forecast_frame", "forecast_queues", "history_grids", "reforecast_rest_of_day", "reforecast_table"]

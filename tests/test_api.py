@@ -420,3 +420,9 @@ def test_the_fast_path_and_the_fastapi_route_answer_post_tasks_alike(
                           r.json().get("due_at")) for r in got]
     assert answers[True] == answers[False]
     assert [a[0] for a in answers[True]] == [201, 200, 422, 422, 422, 401, 401, 422]
+
+
+def test_a_payload_json_cannot_store_is_422_not_500(client: TestClient) -> None:
+    body = b'{"external_id":"big","source":"zd","skill":"billing","payload":{"n":123456789012345678901234567890}}'
+    r = client.post("/v1/tasks", content=body, headers={**sup(), "content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["field"] == "payload"

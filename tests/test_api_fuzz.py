@@ -17,7 +17,7 @@ from api.settings import Settings
 
 BOOT = "fuzz-boot"
 PREFIX = "fuzz"
-EXAMPLES_PER_OPERATION = 8
+EXAMPLES_PER_OPERATION = 15
 
 
 @pytest.fixture(scope="module")

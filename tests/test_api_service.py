@@ -266,7 +266,7 @@ def run_load(redis_url: str, tmp: Path, *, n_tasks: int, n_creators: int, n_agen
 def test_concurrent_clients_agents_and_two_dispatch_loops_complete_every_task_once(
     redis_url: str, tmp_path: Path
 ) -> None:
-    run_load(redis_url, tmp_path, n_tasks=500, n_creators=8, n_agents=10)
+    run_load(redis_url, tmp_path, n_tasks=1000, n_creators=8, n_agents=10)
 
 
 @pytest.mark.slow

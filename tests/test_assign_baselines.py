@@ -17,7 +17,7 @@ from dispatcher.baselines import (
 )
 from dispatcher.domain import Quadrant
 from dispatcher.errors import InvalidInput
-from dispatcher.policy import assign
+from dispatcher.policy import AssignmentPolicy, assign
 from tests.test_assign import Instance, check_feasible, instances, key_of
 from tests.test_policy import NOW, agent, task
 
@@ -76,4 +76,10 @@ def test_baselines_reject_bad_input_like_the_optimizer() -> None:
         greedy_arrays([0], [0], [float("nan")], [1], 1)
     assert err.value.field == "score"
     with pytest.raises(InvalidInput):
-        greedy([task("t", skill="legal")], [agent("a")], NOW)
+        greedy([task("t", skill="legal")], [agent("a")], NOW, AssignmentPolicy(skills=frozenset({"billing"})))
+
+
+def test_round_robin_turn_can_continue_from_the_previous_batch() -> None:
+    t, a = np.nonzero(np.ones((2, 3), dtype=bool))
+    result = round_robin_arrays(t, a, np.ones(len(t)), [1, 1, 1], 2, start_agent=2)
+    assert result.task_agent.tolist() == [2, 0]

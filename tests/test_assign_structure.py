@@ -152,3 +152,31 @@ def test_repeated_pairs_fall_back_to_the_plain_graph_and_take_the_better_arc() -
         result = assign_arrays([0, 0, 1], [0, 0, 0], [1.0, 3.0, 2.0], [1], 2)
     assert result.task_agent.tolist() == [0, -1]
     assert result.objective == 3.0
+
+
+def test_policy_scores_collapse_into_classes_because_terms_are_quantised() -> None:
+    from datetime import timedelta
+
+    from dispatcher.domain import Quadrant
+    from dispatcher.policy import AssignmentPolicy
+    from tests.test_policy import NOW, agent, task
+
+    quadrants = list(Quadrant)
+    tasks = [task(f"t{i}", quadrants[i % 4], age_min=i * 0.37, skill=("billing", "tech")[i % 2]) for i in range(80)]
+    agents = [
+        agent(
+            f"a{k}",
+            {"billing": 1 + k % 5, "tech": 5 - k % 5},
+            primary={"billing"},
+            capacity=2,
+            handled_today_s=1234.5 * k,
+        )
+        for k in range(6)
+    ]
+    scored = AssignmentPolicy().score_pairs(tasks, agents, NOW + timedelta(minutes=1))
+    p = core._prepare(scored.task, scored.agent, scored.score, np.full(6, 2), len(tasks), None)
+    lay = core._layout(p)
+    assert lay is not None and lay.order is None  # score_pairs already gives task-major pairs
+    classes = core._classes(lay, core._task_hashes(lay, 6)[1])
+    assert classes is not None
+    assert len(classes.rep_start) <= 4  # skill x (important or not), whatever each task's urgency

@@ -97,7 +97,7 @@ def test_bad_config_is_invalid_input() -> None:
         preview_proficiencies(team({"a": 1}), pd.DataFrame({"agent_id": ["a"]}))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     levels=st.lists(st.integers(1, 5), min_size=2, max_size=6),
     counts=st.lists(st.integers(1, 80), min_size=2, max_size=6),

@@ -11,9 +11,10 @@ import statsmodels.api as sm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forecasting import forecast_frame, reforecast_rest_of_day
+from forecasting import SpecialDay, forecast_frame, reforecast_rest_of_day
 from forecasting.calendar import public_holidays
 from forecasting.forecast import COLUMNS, forecast_queues
+from forecasting.intraday import reforecast_table
 from forecasting.models import MODELS, Intervals
 from forecasting.models.glm import poisson_day_slot_fit
 from forecasting.select import ENSEMBLE, model_input
@@ -168,3 +169,49 @@ def test_intraday_reforecast_scales_the_rest_of_a_busy_day() -> None:
     assert np.allclose(rest[:8], busy) and np.allclose(rest[8:], 15.0)
     shrunk = reforecast_rest_of_day(forecast, np.full(2, 20.0), prior_contacts=30.0)
     assert 10.0 < shrunk[5] < 20.0
+
+
+def test_special_day_with_a_given_factor_scales_that_day_only(history: pd.DataFrame) -> None:
+    special = date(2026, 3, 18)
+    plain = forecast_frame(history, freq=f"{FREQ_MIN}min", model="profile_smooth", origins=1)
+    boosted = forecast_frame(history, freq=f"{FREQ_MIN}min", model="profile_smooth", origins=1,
+                             special_days=[SpecialDay(special, "campaign", 1.5)])
+    on_day = (plain["period_start"].dt.date == special).to_numpy()
+    assert np.allclose(boosted["volume"].to_numpy()[on_day], 1.5 * plain["volume"].to_numpy()[on_day])
+    assert np.allclose(boosted["volume"].to_numpy()[~on_day], plain["volume"].to_numpy()[~on_day])
+
+
+def test_special_day_effect_is_learned_from_past_days_of_the_same_name() -> None:
+    history = interval_history(FIRST, 10, seed=6)
+    stamps = pd.to_datetime(history["period_start"])
+    bill_runs = [date(2026, 1, 14), date(2026, 2, 11), date(2026, 3, 4)]  # Wednesdays at double volume
+    doubled = stamps.dt.date.isin(bill_runs).to_numpy()
+    history.loc[doubled, "volume"] = history.loc[doubled, "volume"] * 2
+    next_run = date(2026, 3, 18)
+    specials = [SpecialDay(d, "bill run") for d in [*bill_runs, next_run]]
+    table = forecast_frame(history, freq=f"{FREQ_MIN}min", model="profile_smooth", origins=1,
+                           special_days=specials)
+    daily = table.groupby(table["period_start"].dt.date)["volume"].sum()
+    assert 1.8 < daily[next_run] / weekly_rate()[2].sum() < 2.2
+
+
+def test_queues_forecast_in_parallel_equal_the_serial_forecast(history: pd.DataFrame) -> None:
+    two = pd.concat([history, history.assign(queue="q2", volume=history["volume"] * 2)], ignore_index=True)
+    grids = history_grids(two, freq=f"{FREQ_MIN}min")
+    serial = forecast_queues(grids, model="mean_week4", origins=1, n_jobs=1)
+    parallel = forecast_queues(grids, model="mean_week4", origins=1, n_jobs=2)
+    for a, b in zip(serial, parallel, strict=True):
+        pd.testing.assert_frame_equal(a.frame, b.frame)
+    assert np.allclose(serial[1].frame["volume"], 2 * serial[0].frame["volume"])
+
+
+def test_intraday_table_reforecast_rescales_only_the_rest_of_today(history: pd.DataFrame) -> None:
+    table = forecast_frame(history, freq=f"{FREQ_MIN}min", model="profile_smooth", origins=1)
+    now = pd.Timestamp("2026-03-16T12:00:00-04:00")
+    elapsed = (table["period_start"] < now) & (table["period_start"].dt.date == now.date())
+    actuals = table.loc[elapsed, ["queue", "period_start", "volume"]].assign(volume=lambda f: f["volume"] * 1.5)
+    updated = reforecast_table(table, actuals, now, prior_contacts=0.0)
+    later_today = ((table["period_start"] >= now) & (table["period_start"].dt.date == now.date())).to_numpy()
+    assert np.allclose(updated["volume"].to_numpy()[later_today], 1.5 * table["volume"].to_numpy()[later_today])
+    assert np.allclose(updated["volume"].to_numpy()[~later_today], table["volume"].to_numpy()[~later_today])
+    assert np.all(updated["volume_lo80"] <= updated["volume"]) and np.all(updated["volume"] <= updated["volume_hi95"])

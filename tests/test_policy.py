@@ -182,9 +182,17 @@ def test_explain_of_a_waiting_task_says_who_could_have_taken_it() -> None:
 
 
 def test_unknown_skill_is_rejected_naming_the_task() -> None:
+    catalogue = AssignmentPolicy(skills=frozenset({"billing", "tech"}))
     with pytest.raises(InvalidInput) as err:
-        assign([task("t", skill="legal")], [agent("a")], NOW)
-    assert err.value.field == "tasks" and "legal" in str(err.value)
+        assign([task("ok"), task("t", skill="legal")], [agent("a")], NOW, catalogue)
+    assert err.value.field == "tasks" and err.value.row == 1 and "legal" in str(err.value)
+
+
+def test_task_whose_skill_no_present_agent_holds_waits_and_says_why() -> None:
+    catalogue = AssignmentPolicy(skills=frozenset({"billing", "tech"}))
+    result = assign([task("b"), task("t", skill="tech")], [agent("a")], NOW, catalogue)
+    assert result.pairs == (("b", "a"),)
+    assert result.explain("t")["reason"] == "no agent has skill 'tech'"
 
 
 def test_duplicate_ids_and_naive_time_are_rejected() -> None:
@@ -316,3 +324,9 @@ def test_every_explanation_is_json_and_consistent_with_the_pairs(batch: tuple[li
         assert why["assigned_to"] == result.agent_for(t.id)
         if why["assigned_to"] is not None:
             assert sum(why["terms"].values()) == pytest.approx(why["score"], abs=1e-3)
+
+
+def test_with_no_agents_every_task_waits() -> None:
+    result = assign([task("t", skill="legal")], [], NOW)
+    assert result.pairs == () and result.unassigned == ("t",)
+    assert result.explain("t")["reason"] == "no agent has skill 'legal'"

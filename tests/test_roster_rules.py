@@ -178,3 +178,22 @@ def test_two_consecutive_days_off_are_preferred() -> None:
     worked = {s.start.astimezone(TZ).date() for s in result.roster.shifts}
     assert len(worked) == 4
     assert any(day(i) not in worked and day(i + 1) not in worked for i in range(5))
+
+
+def test_local_search_moves_a_misplaced_shift_onto_the_demand() -> None:
+    from time import perf_counter
+
+    from dispatcher.roster.grid import build_candidates, build_groups
+    from dispatcher.roster.improve import Placed, improve
+    from dispatcher.roster.rules.breaks import best_offsets
+
+    req = requirements([("billing", 0, "12:00", "17:00", 1)])  # early 09-13 touches it, late fits better
+    p = problem(req, [agent("a")], [template("early", "09:00", 4), template("late", "13:00", 4)])
+    candidates = build_candidates(p)
+    groups = build_groups(p, candidates)
+    early = next(c for c in candidates if c.template.name == "early")
+    placed = [Placed("a", groups[0].index, early, [], ["billing"] * 16)]
+    moves = improve(placed, candidates, groups, req.required, p, deadline=perf_counter() + 5,
+                    place_breaks=best_offsets)
+    assert moves == 1
+    assert [pl.candidate.template.name for pl in placed] == ["late"]

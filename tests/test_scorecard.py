@@ -172,6 +172,14 @@ def test_bad_value_is_invalid_input_naming_row_and_column(column: str, value: st
     assert err.value.row == target + 2 and err.value.field == column
 
 
+def test_event_before_its_task_was_created_is_rejected() -> None:
+    frame = hand_built()
+    frame.iloc[2, COLUMNS.index("at")] = "2026-01-05T08:59:00Z"  # t1 accepted a minute before creation
+    with pytest.raises(InvalidInput, match="before its creation") as err:
+        event_log_from_frame(frame)
+    assert (err.value.row, err.value.field) == (4, "at")
+
+
 def test_completion_without_handle_time_or_agent_is_rejected() -> None:
     frame = hand_built()
     frame.iloc[3, COLUMNS.index("handle_s")] = ""
@@ -295,3 +303,25 @@ def test_dimensions_on_too_few_observations_are_shown_but_not_scored() -> None:
     assert card.composite == pytest.approx(100 * sum(weights[m] * scores[m] for m in weights) / sum(weights.values()))
     with pytest.raises(InvalidInput, match="min_sample"):
         ScoringConfig(min_sample=-1)
+
+
+def test_simulator_rows_become_events_carrying_extra_columns() -> None:
+    from dispatcher.abtest import ab_report
+    from dispatcher.scorecard import events_from_task_rows
+
+    rows = pd.DataFrame({"task": [0, 1, 2, 3], "queue": "billing", "quadrant": "Q2",
+                         "arrival_s": [0, 10, 20, 30], "start_s": [5, None, 2000, 40], "end_s": [100, None, 2100, 90],
+                         "abandoned": [False, True, False, False], "agent": ["a1", "", "a2", "a1"],
+                         "policy": ["base", "base", "fast", "fast"]})
+    origin = datetime(2026, 1, 5, tzinfo=UTC)
+    log = event_log_from_frame(events_from_task_rows(rows, origin=origin))
+    assert sorted(log.frame["event"].value_counts().items()) == [("abandoned", 1), ("accepted", 3),
+                                                                  ("completed", 3), ("created", 4)]
+    report = ab_report(log)
+    assert report.policies == ("base", "fast") and report.tasks == (2, 2)
+    assert report.kpi("sla").a == 0.5 and report.kpi("sla").b == 0.5  # task 1 abandoned, task 2 answered late
+    with pytest.raises(InvalidInput) as err:
+        events_from_task_rows(rows.assign(arrival_s=["0", "x", "1", "2"]), origin=origin)
+    assert (err.value.row, err.value.field) == (3, "arrival_s")
+    with pytest.raises(InvalidInput, match="missing columns"):
+        events_from_task_rows(rows.drop(columns="agent"), origin=origin)

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pandas as pd
 import pytest
 import redis
 from fastapi import FastAPI, Request
@@ -121,6 +122,8 @@ def test_team_and_queue_levels_and_custom_weights(client: TestClient, redis_clie
 
 
 def test_scorecard_query_errors_name_the_parameter(client: TestClient) -> None:
+    empty = client.get("/v1/scorecards", params={"level": "queue"})
+    assert empty.status_code == 200 and empty.json()["cards"] == []
     r = client.get("/v1/scorecards", params={"weights": "speed:1"})
     assert r.status_code == 422 and r.json()["field"] == "weights"
     r = client.get("/v1/scorecards", params={"from": "2027-01-04T09:00:00"})
@@ -147,6 +150,11 @@ def test_target_crud_and_achievement_rate(client: TestClient, redis_client: redi
     assert r.status_code == 200 and client.get("/v1/targets").json()[0]["status"]["met"] is True
     assert client.delete("/v1/targets/billing-sl").status_code == 204
     assert client.get("/v1/targets/billing-sl").status_code == 404
+    # a team target: the team comes from the live agent profiles (the audit trail carries none)
+    r = client.post("/v1/targets", json=target_body(id=None, kpi="fcr", level="team", scope="red", value=0.75))
+    assert r.status_code == 201 and r.json()["id"].startswith("target-")
+    status = client.get(f"/v1/targets/{r.json()['id']}").json()["status"]
+    assert status["actual"] == pytest.approx(2 / 3) and status["achievement_rate"] == pytest.approx((2 / 3) / 0.75)
 
 
 def test_bad_target_is_422_naming_the_field(client: TestClient) -> None:
@@ -277,3 +285,51 @@ def test_scorecard_of_work_done_through_the_live_service(redis_url: str, redis_c
         assert r.status_code == 404 and redis_client.xlen(KEYS.audit) == before  # and changes nothing
         again = tc.get("/v1/scorecards", params={"level": "team"}, headers=sup).json()["cards"][0]
         assert again["metrics"] == metrics
+
+
+def test_audit_adapter_maps_abandoning_cancels_policies_and_handle_times() -> None:
+    from api.scorecard_store import audit_events_to_frame
+
+    def view(task_id: str, event: str, second: int, data: Any = None, agent: str = "") -> dict[str, Any]:
+        return {"id": f"{second}-0", "task_id": task_id, "event": event, "agent_id": agent or None,
+                "skill": "billing", "at_ms": 1_800_000_000_000 + second * 1000, "data": data}
+
+    frame = audit_events_to_frame([
+        view("t1", "created", 0, {"quadrant": "Q2", "due_ms": 1_800_000_000_000 + 1_800_000, "policy": "fast"}),
+        view("t1", "accepted", 30, agent="ann"),
+        view("t1", "started", 30, agent="ann"),
+        view("t1", "completed", 230, {"resolution_code": "fixed"}, agent="ann"),
+        view("t2", "created", 1, {"quadrant": "Q1", "due_ms": 1_800_000_000_000 + 601_000}),
+        view("t2", "cancelled", 90, "customer abandoned"),
+        view("t3", "created", 2, {"quadrant": "Q4"}),
+        view("t3", "cancelled", 95, "duplicate ticket"),
+        view("t3", "sla_alert", 96),
+    ])
+    assert list(frame["event"]) == ["created", "accepted", "completed", "created", "abandoned", "created",
+                                    "cancelled"]
+    assert frame.loc[2, "handle_s"] == "200.0" and frame.loc[2, "resolution_code"] == "fixed"
+    assert frame.loc[0, "policy"] == "fast" and frame.loc[0, "response_due_at"].startswith("2027-01-15T08:30:00")
+    from dispatcher.scorecard import event_log_from_frame, scorecards
+
+    queue = scorecards(event_log_from_frame(frame), level="queue").card("billing").metrics
+    assert queue["abandonment"] == pytest.approx(1 / 2) and queue["tasks"] == 3
+
+
+def test_exported_audit_trail_gives_the_same_scorecards_on_the_command_line(
+        client: TestClient, redis_url: str, redis_client: redis.Redis, tmp_path: Any) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli
+    from api.commands.scorecard import export_audit_events
+
+    seed(redis_client)
+    path = tmp_path / "events.csv"
+    export_audit_events(redis_url).to_csv(path, index=False)
+    out = tmp_path / "cards.csv"
+    result = CliRunner().invoke(cli, ["scorecard", str(path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    from_cli = pd.read_csv(out).set_index("agent")
+    from_api = {c["key"]: c for c in client.get("/v1/scorecards").json()["cards"]}
+    for agent_id, card in from_api.items():
+        assert from_cli.loc[agent_id, "handled"] == card["metrics"]["handled"]
+        assert from_cli.loc[agent_id, "composite"] == pytest.approx(card["composite"])

@@ -83,3 +83,35 @@ def test_cli_error_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
                             text=True, timeout=120)
     assert result.returncode == 2
     assert "row 2" in result.stderr and "'event'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_targets_command_shows_achievement_and_overdue_actions(events_csv: Path, tmp_path: Path) -> None:
+    targets = tmp_path / "targets.csv"
+    targets.write_text("id,kpi,level,scope,value,owner,deadline,start\n"
+                       "billing-sl,sla,queue,billing,0.8,team lead B,2026-01-31,2026-01-05T00:00:00Z\n"
+                       "a1-asa,asa_s,agent,a1,120,coach C,2026-01-31,2026-01-05T00:00:00Z\n")
+    actions = tmp_path / "actions.csv"
+    actions.write_text("plan_id,target_id,title,plan_owner,action_id,description,owner,due,done_at\n"
+                       "p1,billing-sl,Lift SL,team lead B,coach,coach new hires,coach C,2026-01-04,\n"
+                       "p1,billing-sl,Lift SL,team lead B,ivr,fix the IVR,it E,2026-01-04,2026-01-03T10:00:00Z\n")
+    out = tmp_path / "status.csv"
+    result = runner.invoke(app, ["targets", str(events_csv), "--targets", str(targets), "--actions", str(actions),
+                                 "--now", "2026-01-06T00:00:00Z", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "overdue coach" in result.output and "ivr" not in result.output.split("overdue", 1)[1]
+    status = pd.read_csv(out).set_index("target")
+    # billing: t1 and t5 in time, t2 late -> 2/3; a1 answered after 120 s and 360 s -> ASA 240 s
+    assert status.loc["billing-sl", "actual"] == pytest.approx(2 / 3)
+    assert status.loc["billing-sl", "achievement_rate"] == pytest.approx((2 / 3) / 0.8)
+    assert status.loc["a1-asa", "achievement_rate"] == pytest.approx(120 / 240)
+    assert status.loc["billing-sl", "owner"] == "team lead B"
+
+
+def test_bad_target_row_names_file_row_and_field(events_csv: Path, tmp_path: Path) -> None:
+    targets = tmp_path / "targets.csv"
+    targets.write_text("id,kpi,level,scope,value,owner,deadline\n"
+                       "ok,sla,queue,billing,0.8,B,2026-01-31\n"
+                       "bad,sla,queue,billing,0.8,B,someday\n")
+    with pytest.raises(InvalidInput) as err:
+        runner.invoke(app, ["targets", str(events_csv), "--targets", str(targets)], catch_exceptions=False)
+    assert (err.value.file, err.value.row, err.value.field) == (str(targets), 3, "deadline")

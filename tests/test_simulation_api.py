@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -89,5 +88,5 @@ def test_unknown_simulation_is_404(client: TestClient) -> None:
     assert client.get("/v1/simulations/nope").status_code == 404
 
 
-def test_routes_are_relative_so_the_app_can_mount_them(tmp_path: Path) -> None:
+def test_routes_are_relative_so_the_app_can_mount_them() -> None:
     assert {r.path for r in router.routes} == {"/simulations", "/simulations/{simulation_id}"}  # type: ignore[attr-defined]

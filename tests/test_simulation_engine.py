@@ -171,3 +171,19 @@ def test_optimizer_q1_sla_attainment_is_at_least_greedys_on_a_generator_instance
     assert greedy_q1["mean"] < 0.99, "the instance is loaded enough for routing to matter"
     assert q1["diff_ci95_lo"] >= 0.0, q1.to_dict()
     assert q1["diff_vs_baseline"] > 0.0
+
+
+@pytest.mark.parametrize("routing", ["greedy", "optimizer"])
+def test_honoured_skill_plan_keeps_the_agent_to_the_planned_skill(routing: str) -> None:
+    tasks = make_tasks([10.0, 20.0], [1, 0], [30.0, 30.0], [1e9, 1e9])
+    plan = (((0.0, 100.0, 0), (100.0, 200.0, 1)),)
+    staffing = make_staffing([[3, 3]], [[(0.0, 200.0)]])
+    planned = Staffing(staffing.agent_ids, staffing.proficiency, staffing.primary, staffing.duty, plan)
+    queues = ("q0", "q1")
+    free = simulate(tasks, planned, SimulationConfig(routing=routing), queues=queues, horizon_s=200.0)
+    kept = simulate(tasks, planned, SimulationConfig(routing=routing, honour_skill_plan=True), queues=queues,
+                    horizon_s=200.0)
+    batch = SimulationConfig().batch_interval_s if routing == "optimizer" else 0.0
+    assert free.start_s[0] <= 10.0 + batch, "by default the agent serves any of its skills"
+    assert kept.start_s[1] <= 20.0 + batch, "the q0 task is served inside the q0 block"
+    assert 100.0 <= kept.start_s[0] <= 100.0 + batch, "the q1 task waits for the q1 block"

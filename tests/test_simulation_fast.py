@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from dispatcher.errors import InvalidInput
-from dispatcher.simulation.fast import fcfs_waits, queue_kpis, simulate_mmc
+from dispatcher.simulation.fast import fcfs_waits, fcfs_waits_replicated, queue_kpis, simulate_mmc
 
 
 def erlang_c_probability_of_wait(agents: int, offered_erlangs: float) -> float:
@@ -136,3 +136,19 @@ def test_abandonment_and_mean_wait_match_erlang_a_in_steady_state() -> None:
     assert 0.01 < p_abandon < 0.2
     lo, hi = replicated_ci(waits)
     assert lo <= mean_wait <= hi, (lo, mean_wait, hi)
+
+
+def test_replicated_recursion_equals_one_run_at_a_time() -> None:
+    rng = np.random.default_rng(8)
+    reps, n, agents = 5, 400, 4
+    arrival = np.sort(rng.uniform(0, 400 * 50.0, (reps, n)), axis=1)
+    arrival[2, 350:] = np.inf  # a shorter replication, padded
+    handle = rng.exponential(180.0, (reps, n))
+    patience = rng.exponential(100.0, (reps, n))
+    waits, abandoned = fcfs_waits_replicated(arrival, handle, patience, agents)
+    for r in range(reps):
+        finite = np.isfinite(arrival[r])
+        one_w, one_a = fcfs_waits(arrival[r][finite], handle[r][finite], patience[r][finite], agents)
+        np.testing.assert_allclose(waits[r][finite], one_w, rtol=0, atol=1e-9)
+        np.testing.assert_array_equal(abandoned[r][finite], one_a)
+    assert not abandoned[2, 350:].any() and abandoned.any()

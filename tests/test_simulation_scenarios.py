@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 
+from dispatcher.domain import Agent, Interval, Roster, Shift, SkillBlock
 from dispatcher.errors import InvalidInput
 from dispatcher.simulation.arrivals import History, generate_tasks, replay_tasks
 from dispatcher.simulation.engine import simulate
 from dispatcher.simulation.kpis import per_period, summarize
-from dispatcher.simulation.model import Demand, SimulationConfig, Staffing
+from dispatcher.simulation.model import Demand, SimulationConfig, Staffing, staffing_from_roster
 from dispatcher.simulation.replicate import Study, compare, mean_ci, run_study
 from dispatcher.simulation.scenarios import Scenario, ShiftEdit
 
@@ -173,3 +175,19 @@ def test_forecast_uncertainty_widens_the_spread_of_volume_across_replications() 
     assert abs(np.mean(wide) - expected) < 0.1 * expected
     same = [len(generate_tasks(uncertain, wide_cfg, seed=1, replication=r, aht_multiplier=1.3)) for r in range(5)]
     assert same == wide[:5], "every scenario of a replication sees the same forecast error"
+
+
+def test_roster_shifts_become_duty_without_breaks_and_skill_blocks_become_the_plan() -> None:
+    hour = timedelta(hours=1)
+    agents = [Agent("a1", "A", {"billing": 4, "tech": 2}), Agent("a2", "B", {"tech": 5})]
+    blocks = (SkillBlock(START, START + 4 * hour, "billing"), SkillBlock(START + 4 * hour, START + 8 * hour, "fax"))
+    shift = Shift("a1", START, START + 8 * hour, (Interval(START + 3 * hour, START + 3.5 * hour),), blocks)
+    staffing = staffing_from_roster(Roster(START.date(), (shift,)), agents, ("billing", "tech"), START)
+    assert staffing.agent_ids == ("a1", "a2")
+    assert staffing.duty == (((0.0, 3 * 3600.0), (3.5 * 3600, 8 * 3600.0)), ())
+    assert staffing.skill_plan[0] == ((0.0, 4 * 3600.0, 0), (4 * 3600.0, 8 * 3600.0, -1))
+    pieces = staffing.duty_pieces(0, honour_skill_plan=True)
+    assert pieces == [(0.0, 3 * 3600.0, (0,)), (3.5 * 3600, 4 * 3600.0, (0,)), (4 * 3600.0, 8 * 3600.0, ())]
+    assert staffing.duty_pieces(0, honour_skill_plan=False)[0][2] == (0, 1)
+    with pytest.raises(InvalidInput, match="ghost"):
+        staffing_from_roster(Roster(START.date(), (replace(shift, agent_id="ghost"),)), agents, ("billing",), START)

@@ -18,7 +18,7 @@ from forecasting.calendar import public_holidays
 from forecasting.forecast import AUTO, auto_candidates, check_model, forecast_queues
 from forecasting.models import MODELS
 from forecasting.select import ENSEMBLE, backtest
-from forecasting.series import parse_horizon_days
+from forecasting.series import parse_freq, parse_horizon_days
 
 History = Annotated[Path, typer.Argument(help="Event log or interval table (CSV or Parquet).")]
 Freq = Annotated[str, typer.Option(help="Period length, 5 to 60 minutes dividing the day.")]
@@ -59,6 +59,8 @@ def forecast_command(
 ) -> None:
     """Forecast volume (with 80/95% intervals) and AHT per queue and period."""
     check_model(model)
+    parse_freq(freq)
+    parse_horizon_days(horizon)
     if origins < 1:
         raise InvalidInput("origins must be >= 1", field="--origins")
     console = Console()
@@ -127,6 +129,7 @@ def backtest_command(
         if name not in MODELS:
             raise InvalidInput(f"unknown model {name!r}; choose from {sorted(MODELS)}", field="--models")
     horizon_days = parse_horizon_days(horizon)
+    parse_freq(freq)
     console = Console()
     grids = read_history(history, freq=freq, timezone=timezone, time_col=time_col, volume_col=volume_col,
                          queue_col=queue_col)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from typer.core import TyperGroup
@@ -96,7 +97,7 @@ def _summary(console: Console, result: RosterResult) -> None:
                   f"agents without two consecutive days off {f.no_two_days_off}; "
                   f"changed shifts {result.changed_shifts}")
     for e in result.explanations:
-        console.print(f"[yellow]explanation[/yellow] {e}", highlight=False)
+        console.print(f"[yellow]explanation[/yellow] {escape(str(e))}", highlight=False)
 
 
 @roster_app.command("plan")
@@ -151,7 +152,7 @@ def plan_command(
     explained = {(e.rule, e.agent_id) for e in result.explanations}
     unexplained = [v for v in violations if (v.rule, v.agent_id) not in explained]
     for v in violations:
-        console.print(f"[red]violation[/red] {v}", highlight=False)
+        console.print(f"[red]violation[/red] {escape(str(v))}", highlight=False)
     write_roster(out, result.roster)
     console.print(f"wrote {out}")
     if coverage is not None:
@@ -197,7 +198,7 @@ def check_command(
         console.print(f"coverage: {under:.1f} agent-h under-staffed, {over:.1f} over-staffed; paid {paid:.1f} h; "
                       f"objective {objective.total:.1f}")
     for v in violations:
-        console.print(f"[red]violation[/red] {v}", highlight=False)
+        console.print(f"[red]violation[/red] {escape(str(v))}", highlight=False)
     console.print(f"{len(shifts)} shifts, {len(violations)} violation(s)")
     if violations:
         raise typer.Exit(1)

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from api.files import read_agents
-from api.scorecard_store import parse_moment, parse_pairs
+from api.scorecard_store import parse_moment, parse_pairs, plan_from_dict, target_from_dict
 from dispatcher.errors import DispatchwiseError, InvalidInput
 from dispatcher.scorecard import (
     LEVELS,
@@ -28,6 +28,7 @@ from dispatcher.scorecard import (
     events_from_task_rows,
     scorecards,
 )
+from dispatcher.targets import ImprovementPlan, Target, measure, overdue_actions, status_frame, target_status
 
 DEFAULT_ORIGIN = "2026-01-05T00:00:00Z"
 ORIGIN_HELP = "Time zero of a simulator export (its times are seconds after it)."
@@ -92,7 +93,7 @@ def scorecard_command(
     log = read_event_log(events, origin=origin)
     teams = {a.id: a.team for a in read_agents(agents) if a.team} if agents else None
     time_table = agent_time_from_frame(read_csv_text(agent_time)) if agent_time else None
-    lvl: Level = level  # type: ignore[assignment]
+    lvl: Level = level  # type: ignore[assignment,unused-ignore]
     table = scorecards(log, level=lvl, start=parse_moment(from_, "--from"), end=parse_moment(to, "--to"),
                        scoring=scoring, outcome=OutcomeConfig(reopen_window_s=reopen_window_h * 3600),
                        forecast_aht_s=parse_pairs(forecast_aht, "--forecast-aht") or None,
@@ -151,6 +152,145 @@ def abtest_command(
         report.to_frame().to_csv(out, index=False)
 
 
+TARGET_COLUMNS = ("id", "kpi", "level", "scope", "value", "owner", "deadline")
+ACTION_COLUMNS = ("plan_id", "target_id", "title", "plan_owner", "action_id", "description", "owner", "due")
+
+
+def read_targets(path: Path) -> list[Target]:
+    """targets.csv: id,kpi,level,scope,value,owner,deadline[,start,baseline,description]."""
+    frame = read_csv_text(path)
+    missing = [c for c in TARGET_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InvalidInput(f"missing columns {missing}; found {list(frame.columns)}", file=str(path), row=1)
+    targets = []
+    for row_no, row in enumerate(frame.to_dict("records"), start=2):
+        try:
+            deadline = parse_moment(row["deadline"], "deadline", end_of_day=True)
+            start = parse_moment(row.get("start") or None, "start")
+            targets.append(target_from_dict({
+                **{str(k): v for k, v in row.items()}, "deadline": deadline.isoformat() if deadline else "",
+                "start": start.isoformat() if start else None,
+                "value": _number(row["value"], "value"),
+                "baseline": _number(row["baseline"], "baseline") if row.get("baseline") else None,
+            }))
+        except DispatchwiseError as exc:
+            raise InvalidInput(exc.message, file=str(path), row=row_no, field=exc.field) from exc
+    return targets
+
+
+def read_plans(path: Path) -> list[ImprovementPlan]:
+    """actions.csv, one row per action: plan_id,target_id,title,plan_owner,action_id,description,owner,due[,done_at]."""
+    frame = read_csv_text(path)
+    missing = [c for c in ACTION_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InvalidInput(f"missing columns {missing}; found {list(frame.columns)}", file=str(path), row=1)
+    plans: dict[str, dict[str, Any]] = {}
+    for row_no, row in enumerate(frame.to_dict("records"), start=2):
+        try:
+            due = parse_moment(row["due"], "due", end_of_day=True)
+            done = parse_moment(row.get("done_at") or None, "done_at")
+        except DispatchwiseError as exc:
+            raise InvalidInput(exc.message, file=str(path), row=row_no, field=exc.field) from exc
+        plan = plans.setdefault(row["plan_id"], {"id": row["plan_id"], "target_id": row["target_id"],
+                                                 "title": row["title"], "owner": row["plan_owner"], "actions": []})
+        plan["actions"].append({"id": row["action_id"], "description": row["description"], "owner": row["owner"],
+                                "due": due.isoformat() if due else "", "done_at": done.isoformat() if done else None})
+    out = []
+    for plan in plans.values():
+        try:
+            out.append(plan_from_dict(plan))
+        except DispatchwiseError as exc:
+            raise InvalidInput(f"plan {plan['id']}: {exc.message}", file=str(path), field=exc.field) from exc
+    return out
+
+
+def _number(text: str, field: str) -> float:
+    try:
+        return float(text)
+    except ValueError as exc:
+        raise InvalidInput(f"expected a number, got {text!r}", field=field) from exc
+
+
+def targets_command(
+    events: Annotated[Path, typer.Argument(help="Event log CSV (or a simulator export).")],
+    targets: Annotated[Path, typer.Option(help="targets.csv: id,kpi,level,scope,value,owner,deadline[,start,...].")],
+    actions: Annotated[Path | None, typer.Option(help="actions.csv of improvement plans (overdue alerts).")] = None,
+    now: Annotated[str | None, typer.Option(help="Evaluate as of this time (default: the last event).")] = None,
+    agents: Annotated[Path | None, typer.Option(help="agents.csv: teams for team targets.")] = None,
+    origin: Annotated[str, typer.Option(help=ORIGIN_HELP)] = DEFAULT_ORIGIN,
+    out: Annotated[Path | None, typer.Option(help="Write the target statuses to this CSV.")] = None,
+) -> None:
+    """Targets with owners: achievement rate, trend, projection to the deadline; overdue plan actions."""
+    log = read_event_log(events, origin=origin)
+    goals = read_targets(targets)
+    teams = {a.id: a.team for a in read_agents(agents) if a.team} if agents else None
+    last = log.end.ceil("s").to_pydatetime() if log.end is not None else datetime.now(UTC)
+    moment = parse_moment(now, "--now") or last
+    statuses = [target_status(t, measure(log, t, until=moment, agent_teams=teams), now=moment) for t in goals]
+    console = Console()
+    view = Table(title=f"targets as of {moment:%Y-%m-%d %H:%M %Z}")
+    for column in ("target", "kpi", "scope", "owner", "deadline", "target value", "actual", "achievement",
+                   "trend", "on track"):
+        view.add_column(column)
+    for s in statuses:
+        t = s.target
+        view.add_row(t.id, t.kpi, f"{t.level} {t.scope}", t.owner, f"{t.deadline:%Y-%m-%d}", _fmt(t.value, t.kpi),
+                     _fmt(s.actual, t.kpi), _fmt(s.achievement_rate, "rate"), s.trend,
+                     "met" if s.met else ("yes" if s.on_track else ("OVERDUE" if s.overdue else "no")))
+    console.print(view)
+    if actions is not None:
+        alerts = overdue_actions(read_plans(actions), now=moment)
+        for alert in alerts:
+            console.print(f"[red]overdue[/red] {alert.action_id} ({alert.description}) of plan {alert.plan_id}: "
+                          f"owner {alert.owner}, due {alert.due:%Y-%m-%d}, {alert.overdue_s / 86400:.1f} days late "
+                          f"(plan owner {alert.plan_owner})", highlight=False)
+        if not alerts:
+            console.print("no overdue actions")
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        status_frame(statuses).to_csv(out, index=False)
+
+
+def export_audit_events(url: str, *, key_prefix: str = "dw", page: int = 10_000) -> pd.DataFrame:
+    """The live service's audit trail at ``url`` as the canonical event table."""
+    import redis
+
+    from api.keys import Keys
+    from api.queue import event_view
+    from api.scorecard_store import audit_events_to_frame
+
+    client = redis.Redis.from_url(url, decode_responses=True)
+    views: list[dict[str, Any]] = []
+    start = "-"
+    try:
+        while True:
+            chunk = client.xrange(Keys(key_prefix).audit, min=start, max="+", count=page)
+            views.extend(event_view(entry_id, fields) for entry_id, fields in chunk)
+            if len(chunk) < page:
+                break
+            start = "(" + chunk[-1][0]
+    finally:
+        client.close()
+    return audit_events_to_frame(views)
+
+
+def export_events_command(
+    out: Annotated[Path, typer.Option(help="CSV to write (the canonical event log).")] = Path("events.csv"),
+) -> None:
+    """Export the live service's audit trail as an event-log CSV for scorecard, targets and abtest."""
+    from api.embedded_redis import redis_url_for
+    from api.settings import Settings
+
+    settings = Settings()
+    with redis_url_for(settings.redis_url, settings.data_dir, settings.appendfsync) as url:
+        frame = export_audit_events(url, key_prefix=settings.key_prefix)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out, index=False)
+    Console().print(f"wrote {len(frame):,} events of {frame['task_id'].nunique():,} tasks to {out}")
+
+
 def register(app: typer.Typer) -> None:
     app.command("scorecard")(scorecard_command)
     app.command("abtest")(abtest_command)
+    app.command("targets")(targets_command)
+    app.command("export-events")(export_events_command)

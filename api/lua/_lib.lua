@@ -16,6 +16,11 @@ local function audit(task_id, event, actor, agent_id, skill, data)
   redis.call('XADD', K.audit, 'MAXLEN', '~', 5000000, '*', unpack(f))
 end
 
+-- wake the dispatch loop: new work or free capacity (one pending signal is enough)
+local function kick()
+  if redis.call('LLEN', K.kick) == 0 then redis.call('RPUSH', K.kick, ARGV[1]) end
+end
+
 local function release_agent(agent_id, task_id)
   if agent_id == nil or agent_id == '' then return end
   local akey = K.agent .. agent_id
@@ -25,6 +30,7 @@ local function release_agent(agent_id, task_id)
     end
   end
   redis.call('SREM', K.atasks .. agent_id, task_id)
+  kick()
 end
 
 local function requeue(task_id, previous_agent)

@@ -17,4 +17,5 @@ redis.call('ZADD', K.queue .. ARGV[4], tonumber(ARGV[5]), task_id)
 redis.call('SADD', K.skills, ARGV[4])
 redis.call('ZADD', K.sla, tonumber(ARGV[6]), task_id)
 audit(task_id, 'created', ARGV[2], '', ARGV[4], ARGV[7])
+kick()
 return {'OK', task_id}

@@ -8,6 +8,7 @@ if redis.call('EXISTS', akey) == 0 then return fail('NOTFOUND', 'agent ' .. ARGV
 redis.call('HSET', akey, 'status', ARGV[3], 'status_ms', ARGV[1])
 if ARGV[3] == 'available' then
   redis.call('HSET', akey, 'misses', 0)
+  kick()
   return {'OK', 0}
 end
 local pending = redis.call('ZRANGE', K.aoffers .. ARGV[2], 0, -1)

@@ -6,6 +6,7 @@ trail, call the pure core in a worker thread, shape JSON (NaN becomes null).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -41,7 +42,7 @@ from dispatcher.scorecard import (
     event_log_from_frame,
     scorecards,
 )
-from dispatcher.targets import Target, TargetStatus, measure, target_status
+from dispatcher.targets import ImprovementPlan, Target, TargetStatus, measure, target_status
 
 router = APIRouter(tags=["performance"])
 
@@ -69,6 +70,10 @@ def clean(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [clean(v) for v in value]
     return value
+
+
+def clean_dict(value: Mapping[str, Any]) -> dict[str, Any]:
+    return {str(k): clean(v) for k, v in value.items()}
 
 
 def now_of(queue: LiveQueue) -> datetime:
@@ -142,7 +147,7 @@ async def get_scorecards(
         outcome=OutcomeConfig(reopen_window_s=reopen_window_h * 3600),
         forecast_aht_s=parse_pairs(forecast_aht, "forecast_aht") or None, agent_teams=teams,
     )
-    return clean({
+    return clean_dict({
         "level": level, "from": start, "to": end,
         "dimensions": [{"metric": d.metric, "target": d.target, "weight": d.weight,
                         "higher_is_better": d.higher_is_better} for d in scoring.dimensions],
@@ -178,7 +183,8 @@ def target_of(body: TargetBody, target_id: str) -> Target:
 
 async def status_of(queue: LiveQueue, log: EventLog, target: Target) -> TargetStatus:
     now = now_of(queue)
-    history = await run_in_threadpool(measure, log, target, until=now)
+    teams = {a.id: a.team for a in await load_agents(queue) if a.team}
+    history = await run_in_threadpool(functools.partial(measure, log, target, until=now, agent_teams=teams))
     return target_status(target, history, now=now)
 
 
@@ -186,7 +192,7 @@ async def status_of(queue: LiveQueue, log: EventLog, target: Target) -> TargetSt
 async def create_target(body: TargetBody, store: PerfStoreDep) -> dict[str, Any]:
     target = target_of(body, body.id or await store.next_id("target"))
     await store.create_target(target)
-    return clean(target_to_dict(target))
+    return clean_dict(target_to_dict(target))
 
 
 @router.get("/targets")
@@ -204,7 +210,7 @@ async def list_targets(queue: QueueDep, store: PerfStoreDep,
 async def get_target(target_id: str, queue: QueueDep, store: PerfStoreDep) -> dict[str, Any]:
     target = await store.get_target(target_id)
     status = await status_of(queue, await load_event_log(queue), target)
-    return clean({**target_to_dict(target), "status": status_json(status, history=True)})
+    return clean_dict({**target_to_dict(target), "status": status_json(status, history=True)})
 
 
 @router.put("/targets/{target_id}")
@@ -212,7 +218,7 @@ async def replace_target(target_id: str, body: TargetBody, store: PerfStoreDep) 
     if body.id not in (None, target_id):
         raise InvalidInput(f"body id {body.id!r} differs from the path's {target_id!r}", field="id")
     target = await store.replace_target(target_of(body, target_id))
-    return clean(target_to_dict(target))
+    return clean_dict(target_to_dict(target))
 
 
 @router.delete("/targets/{target_id}", status_code=204)
@@ -240,7 +246,7 @@ class PlanBody(BaseModel):
     actions: list[ActionBody] = []
 
 
-def plan_of(body: PlanBody, plan_id: str) -> Any:
+def plan_of(body: PlanBody, plan_id: str) -> ImprovementPlan:
     actions = []
     for i, action in enumerate(body.actions, start=1):
         due = parse_moment(action.due, f"actions[{i - 1}].due", end_of_day=True)
@@ -251,12 +257,13 @@ def plan_of(body: PlanBody, plan_id: str) -> Any:
                            "actions": actions})
 
 
-def plan_json(plan: Any, now: datetime) -> dict[str, Any]:
+def plan_json(plan: ImprovementPlan, now: datetime) -> dict[str, Any]:
     body = plan_to_dict(plan)
     body["completion"] = plan.completion
     for action, data in zip(plan.actions, body["actions"], strict=True):
         data["overdue"] = not action.done and action.due < now
-    return clean(body)
+    cleaned: dict[str, Any] = clean(body)
+    return cleaned
 
 
 @router.post("/plans", status_code=201)
@@ -326,7 +333,7 @@ async def get_abtest(
     log = await load_event_log(queue)
     report = await run_in_threadpool(ab_report, log, salt=salt, share_b=share_b, start=parse_moment(from_, "from"),
                                      end=parse_moment(to, "to"), policies=names)
-    return clean({
+    return clean_dict({
         "policies": report.policies, "tasks": report.tasks, "share_b": report.share_b,
         "sample_ratio_p": report.sample_ratio_p, "level": report.level,
         "kpis": [{"kpi": d.kpi, "kind": d.kind, "a": d.a, "b": d.b, "n_a": d.n_a, "n_b": d.n_b,
@@ -372,7 +379,7 @@ async def preview_proficiency(queue: QueueDep, store: PerfStoreDep, body: Previe
 
     preview = await run_in_threadpool(compute)
     preview_id = await store.save_preview(preview)
-    return clean({"preview_id": preview_id, "changes": [change_to_dict(c) for c in preview.diff],
+    return clean_dict({"preview_id": preview_id, "changes": [change_to_dict(c) for c in preview.diff],
                   "unchanged": len(preview.changes) - len(preview.diff),
                   "estimated": [change_to_dict(c) for c in preview.changes if not c.changed]})
 
@@ -390,6 +397,6 @@ async def accept_proficiency(body: AcceptBody, queue: QueueDep, store: PerfStore
             await queue.put_agent(agent.id, name=agent.name, skills=dict(agent.skills),
                                   primary_skills=sorted(agent.primary_skills), capacity=agent.capacity,
                                   team=agent.team, supervisor=agent.supervisor)
-    return clean({"preview_id": body.preview_id,
+    return clean_dict({"preview_id": body.preview_id,
                   "applied": [{"agent_id": c.agent_id, "skill": c.skill, "from": c.current, "to": c.proposed}
                               for c in changes]})

@@ -6,6 +6,7 @@ two consecutive days off, fairness, preferences and keeping published shifts are
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import cast
@@ -16,6 +17,7 @@ from dispatcher.roster.grid import Candidate, Group
 from dispatcher.roster.problem import RosterProblem
 
 SCALE = 100
+GREEDY_ONLY_BELOW_S = 0.15
 """CP-SAT needs integer objective coefficients: penalty points x SCALE."""
 
 
@@ -82,7 +84,8 @@ def _solver(time_limit_s: float, workers: int, seed: int) -> cp_model.CpSolver:
     return solver
 
 
-def greedy(group: Group, allowed: Sequence[Candidate], counts: Mapping[int, int]) -> dict[tuple[int, int], int]:
+def greedy(group: Group, allowed: Sequence[Candidate], counts: Mapping[int, int],
+           noise: Sequence[float] | None = None) -> dict[tuple[int, int], int]:
     """A quick named assignment of the counted shifts (hint for CP-SAT): day by day, each shift to the
     eligible agent furthest below their minimum, keeping max hours, max days and rest."""
     lim = group.limits
@@ -100,7 +103,7 @@ def greedy(group: Group, allowed: Sequence[Candidate], counts: Mapping[int, int]
                     continue
                 if hours[i] + c.paid_quarters > lim.max_quarters or days[i] >= lim.max_days:
                     continue
-                key = (hours[i] - lim.min_quarters, days[i], i)
+                key = (hours[i] - lim.min_quarters, days[i], noise[i] if noise else 0.0, i)
                 if best is None or key < best[0]:
                     best = (key, i)
             if best is None:
@@ -151,8 +154,14 @@ def assign_group(problem: RosterProblem, group: Group, candidates: Sequence[Cand
     exists and shortfalls are reported. With ``core`` rules, a model of those alone is solved first
     (fast) and hints the full model, which then only trades coverage for fairness where it pays."""
     allowed = [candidates[ci] for ci in group.allowed]
-    hint = greedy(group, allowed, counts)
+    rng = random.Random(seed)
+    w = problem.weights
+    tries = [greedy(group, allowed, counts)]
+    tries += [greedy(group, allowed, counts, [rng.random() for _ in range(group.size)]) for _ in range(7)]
+    hint = min(tries, key=lambda h: core_score(group, allowed, counts, h, w.under, w.over))
     limit = time_limit_s
+    if time_limit_s < GREEDY_ONLY_BELOW_S:  # no time to build and solve a model: the greedy is the answer
+        return _assignment(group, allowed, hint, "greedy")
     if core:
         first = _build(problem, group, allowed, counts, n_days, core)
         for key, var in first.y.items():
@@ -160,22 +169,29 @@ def assign_group(problem: RosterProblem, group: Group, candidates: Sequence[Cand
         solver = _solver(time_limit_s * 0.4, workers, seed)
         status = solver.solve(first.model)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            hint = {key: int(solver.value(var)) for key, var in first.y.items()}
+            core_found = {key: int(solver.value(var)) for key, var in first.y.items()}
+            if core_score(group, allowed, counts, core_found, w.under, w.over) <= core_score(
+                    group, allowed, counts, hint, w.under, w.over):
+                hint = core_found
         limit = max(time_limit_s - solver.wall_time, 0.05)
     am = _build(problem, group, allowed, counts, n_days, rules)
     for key, var in am.y.items():
         am.model.add_hint(var, hint.get(key, 0))
     solver = _solver(limit, workers, seed)
     status = solver.solve(am.model)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):  # pragma: no cover - all-off is always feasible
-        return Assignment({a.id: [] for a in group.agents}, "unknown",
-                          {a.id: group.limits.min_quarters for a in group.agents})
-    chosen = {key: int(solver.value(var)) for key, var in am.y.items()}
-    w = problem.weights
-    state = solver.status_name(status).lower()
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        chosen = {key: int(solver.value(var)) for key, var in am.y.items()}
+        state = solver.status_name(status).lower()
+    else:  # out of time before the first solution: the best of greedy / core model
+        chosen, state = hint, "greedy"
     if core_score(group, allowed, counts, hint, w.under, w.over) < core_score(group, allowed, counts, chosen,
                                                                               w.under, w.over):
-        chosen, state = hint, "greedy"
+        chosen, state = hint, "hint"
+    return _assignment(group, allowed, chosen, state)
+
+
+def _assignment(group: Group, allowed: Sequence[Candidate], chosen: Mapping[tuple[int, int], int],
+                state: str) -> Assignment:
     shifts = {agent.id: [c.index for c in allowed if chosen.get((i, c.index), 0)]
               for i, agent in enumerate(group.agents)}
     short = {}

@@ -1,4 +1,4 @@
-"""Stage 1, the count model: how many agents of each group work each candidate shift (HiGHS MIP).
+"""Stage 1, the count model: how many agents of each group work each candidate shift (LP + diving).
 
 Data → variables → constraints → objective → solve. Every rule module adds its constraints and
 penalty terms through :class:`CountModel`. The model relaxes the named roster (group-level sums of
@@ -7,6 +7,7 @@ the named rules), so its LP relaxation is a valid lower bound on any roster's ob
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ Term = tuple[pywraplp.Variable, float]
 
 LP_SOLVER = "GLOP"
 """Measured on the 100-agent week on this 2-core box: GLOP 3.2 s, PDLP 5.1 s, HiGHS 6-15 s for the LP;
-HiGHS MIP found no integer point within 10 s — so stage 1 is an LP, rounded (see ``round_counts``)."""
+HiGHS MIP found no integer point within 10 s — so stage 1 is an LP, dived to integers (``dive``)."""
 
 
 @dataclass(slots=True)
@@ -61,7 +62,7 @@ class CountSolution:
     counts: dict[tuple[int, int], int]
     """(group, candidate) → agents, only entries > 0."""
     break_share: dict[tuple[int, int, int], list[float]]
-    """(skill set, candidate, break rule) → how many start the break at each allowed offset."""
+    """(0, candidate, break rule) → how many start the break at each allowed offset (all skill sets)."""
     lp_objective: float
     lp_bound: float
     """LP optimum (0 when the LP hit its time limit: then no bound is known)."""
@@ -101,24 +102,71 @@ def solve(model: CountModel, *, time_limit_s: float, workers: int = 1) -> CountS
     """Solve the LP relaxation (the bound) and round the counts (stage 2 repairs what rounding breaks)."""
     solver = model.solver
     solver.SetNumThreads(max(workers, 1))
-    solver.SetTimeLimit(max(int(time_limit_s * 1000), 100))
     t0 = perf_counter()
-    status = solver.Solve()
+    status = solver.Solve()  # no limit: without the LP there is neither a bound nor counts
+    solver.SetTimeLimit(max(int((time_limit_s - (perf_counter() - t0)) * 1000), 100))
     seconds_lp = perf_counter() - t0
     optimal = status == pywraplp.Solver.OPTIMAL
     if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
         return CountSolution({}, {}, float("nan"), 0.0, False, seconds_lp)
     lp_bound = solver.Objective().Value() + model.constant
-    counts = round_counts(model)
-    return CountSolution(counts, _break_share(model), lp_bound, lp_bound if optimal else 0.0, optimal, seconds_lp)
+    values, breaks = dive(model, deadline=t0 + time_limit_s)
+    counts = round_counts(model, values)
+    return CountSolution(counts, breaks, lp_bound, lp_bound if optimal else 0.0, optimal, seconds_lp)
 
 
-def round_counts(model: CountModel) -> dict[tuple[int, int], int]:
+Snapshot = tuple[dict[tuple[int, int], float], dict[tuple[int, int, int], list[float]]]
+
+
+def _snapshot(model: CountModel) -> Snapshot:
+    return {key: var.solution_value() for key, var in model.n.items()}, _break_share(model)
+
+
+def dive(model: CountModel, *, deadline: float) -> Snapshot:
+    """LP diving: fix the near-integral counts to their rounding and re-solve (warm-started), until all
+    counts are integral, a single fix makes the LP infeasible, or time runs out; returns the counts
+    and break starts of the last LP solved to optimality. Measured on the 100-agent week: the LP
+    objective moves from 469.4 to 469.9 while most fractional counts become integral — plain
+    rounding of the first LP cost 35%."""
+    solver = model.solver
+    best = _snapshot(model)
+    chunk_share = 3
+    for iteration in range(200):
+        if perf_counter() >= deadline:
+            break
+        values = best[0]
+        fractional = sorted((min(v - math.floor(v), math.ceil(v) - v), key) for key, v in values.items()
+                            if 1e-6 < v - math.floor(v) < 1 - 1e-6)
+        if not fractional:
+            break
+        if iteration >= 2:  # settled integral counts stay: the LP shrinks and re-solves fast
+            for key, v in values.items():
+                if abs(v - round(v)) < 1e-6:
+                    model.n[key].SetBounds(round(v), round(v))
+        size = max(1, len(fractional) // chunk_share)
+        chunk = [key for distance, key in fractional if distance < 0.3]
+        chunk = chunk if len(chunk) >= size else [key for _, key in fractional[:size]]
+        for key in chunk:
+            model.n[key].SetBounds(round(values[key]), round(values[key]))
+        solver.SetTimeLimit(max(int((deadline - perf_counter()) * 1000), 1))
+        status = solver.Solve()
+        if status == pywraplp.Solver.OPTIMAL:
+            best = _snapshot(model)
+            chunk_share = 3
+            continue
+        if status != pywraplp.Solver.INFEASIBLE or len(chunk) == 1:
+            break  # out of time (or nothing left to try): keep the last optimal LP point
+        for key in chunk:  # undo: the last LP point is feasible again
+            model.n[key].SetBounds(math.floor(values[key]), math.ceil(values[key]))
+        chunk_share *= 4
+    return best
+
+
+def round_counts(model: CountModel, values: dict[tuple[int, int], float]) -> dict[tuple[int, int], int]:
     """Round each group's LP counts per day by largest remainder, keeping the day's total."""
     by_day: dict[tuple[int, int], list[tuple[tuple[int, int], float]]] = defaultdict(list)
     day_of = {c.index: c.day_index for c in model.candidates}
-    for key, var in model.n.items():
-        value = var.solution_value()
+    for key, value in values.items():
         if value > 1e-6:
             by_day[key[0], day_of[key[1]]].append((key, value))
     out: dict[tuple[int, int], int] = {}

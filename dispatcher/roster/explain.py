@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
 
 import numpy as np
 
@@ -147,5 +146,3 @@ def binding_rules(problem: RosterProblem, *, min_gain_hours: float = 0.25) -> li
                                "several rules bind together"))
     return out
 
-
-_ = timedelta

@@ -1,10 +1,12 @@
 """One interface for rostering: ``solve_roster(problem, time_limit_s, workers, seed)``.
 
-Measured choice (see benchmarks/roster.py): a decomposition. (1) counts per group of like agents,
-day and template, with break starts and per-period skill allocation, by HiGHS MIP — its LP
-relaxation is the reported bound; (2) named agents onto those shifts by a small CP-SAT model per
-group (contracts, rest, days off, fairness, preferences, changes); (3) breaks handed out as stage 1
-placed them; (4) multi-skill agents given one skill per period by an exact min-cost flow.
+A decomposition (see the package docstring and benchmarks/roster.py): (1) counts per group of like
+agents, day and template, with break starts and per-skill-set allocation — an LP (GLOP) whose optimum
+is the reported bound, then LP diving to integer counts; (2) named agents onto those shifts by a small
+CP-SAT model per group, hinted by a greedy; (3) breaks as the LP spread them; (4) a local search on
+the named roster (change / move / drop / add a shift, slide a break) under all hard rules; (5) one
+skill per period for multi-skill agents by an exact min-cost flow. Time: ``COUNT_SHARE`` of the limit
+for (1), ``ASSIGN_SHARE`` of the rest for (2), the remainder for (4).
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
 
@@ -24,7 +25,8 @@ from dispatcher.roster.assign import Assignment, AssignRule, assign_group
 from dispatcher.roster.counts import Rule
 from dispatcher.roster.evaluate import fairness_of, objective_of
 from dispatcher.roster.explain import binding_rules, precheck
-from dispatcher.roster.grid import Candidate, Group, build_candidates, build_groups
+from dispatcher.roster.grid import Group, build_candidates, build_groups
+from dispatcher.roster.improve import Placed, improve
 from dispatcher.roster.problem import PERIOD, PERIOD_MIN, RosterProblem, week_monday
 from dispatcher.roster.result import Explanation, Objective, RosterResult
 from dispatcher.roster.rules import breaks, contract, cost, coverage, fairness, preferences, rest, stability
@@ -37,15 +39,10 @@ ASSIGN_CORE: tuple[AssignRule, ...] = (contract.assign, rest.assign, coverage.as
 """Hard rules plus following the counts: solved first, it hints the full model."""
 
 Progress = Callable[[str, dict[str, Any]], None]
-
-
-@dataclass(slots=True)
-class Placed:
-    agent_id: str
-    group: int
-    candidate: Candidate
-    break_offsets: list[int]
-    skills: list[str | None] = field(default_factory=list)
+COUNT_SHARE = 0.35
+"""Of the time limit: build, LP and diving."""
+ASSIGN_SHARE = 0.5
+"""Of what is left: naming agents (the rest goes to the local search)."""
 
 
 def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers: int = 2, seed: int = 0,
@@ -66,7 +63,7 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
                               constant=pin_objective.total - pin_objective.under)
     t_build = perf_counter() - t0
     report("build", {"candidates": len(candidates), "groups": len(groups), "seconds": t_build})
-    stage1_limit = max(time_limit_s * 0.6 - t_build, 0.2)
+    stage1_limit = max(time_limit_s * COUNT_SHARE - t_build, 0.2)
     sol = count_model.solve(model, time_limit_s=stage1_limit, workers=workers)
     report("counts", {"lp_bound": sol.lp_bound, "optimal": sol.optimal, "seconds": sol.seconds_lp})
     t_counts = perf_counter() - t0
@@ -82,7 +79,7 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
     agents_busy = sum(g.size for g in busy) or 1
 
     def run(group: Group) -> Assignment:
-        share = max(remaining * 0.8 * group.size / agents_busy * max(workers, 1), 0.3)
+        share = max(remaining * ASSIGN_SHARE * group.size / agents_busy * max(workers, 1), 0.05)
         return assign_group(problem, group, candidates, by_group.get(group.index, {}), len(req.days), ASSIGN_RULES,
                             core=ASSIGN_CORE, time_limit_s=share, workers=1, seed=seed)
 
@@ -92,21 +89,34 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
             for agent_id, cis in result.shifts.items():
                 for ci in cis:
                     assigned[group.index, ci].append(agent_id)
-            for agent_id, short in result.short_of_minimum.items():
-                explanations.append(Explanation(
-                    "min_hours_week", f"{short * PERIOD_MIN / 60:g} h below the contract minimum: no assignment "
-                    "keeping rest, days and availability reached it within the time limit", agent_id=agent_id))
             report("assign", {"done": done, "total": len(busy)})
     t_assign = perf_counter() - t0
 
     order = sorted((ci, agent_id, g) for (g, ci), agent_ids in assigned.items() for agent_id in agent_ids)
-    at_work = np.zeros(req.n_periods, dtype=np.int64)
+    plans: list[list[int]] = []  # breaks spread as the LP spread them, per candidate shift
+    by_candidate: dict[int, int] = defaultdict(int)
     for ci, _, _ in order:
+        by_candidate[ci] += 1
+    for ci, k in sorted(by_candidate.items()):
         c = candidates[ci]
-        at_work[max(c.p0, 0):min(c.p1, req.n_periods)] += 1
-    plans = breaks.place_by_slack([(candidates[ci], 0) for ci, _, _ in order], at_work, required.sum(axis=0))
+        plans += breaks.place(c, k, [sol.break_share.get((0, ci, b)) for b in range(len(c.breaks))])
     placed = [Placed(agent_id, g, candidates[ci], plan) for (ci, agent_id, g), plan in zip(order, plans, strict=True)]
     _allocate_skills(placed, groups, required, problem)
+    moves = improve(placed, candidates, groups, required, problem, deadline=t0 + time_limit_s * 0.97,
+                    place_breaks=breaks.best_offsets)
+    report("improve", {"moves": moves})
+    _improve_breaks(placed, required, problem)
+    _allocate_skills(placed, groups, required, problem)
+    paid_q: dict[str, int] = defaultdict(int)
+    for pl in placed:
+        paid_q[pl.agent_id] += pl.candidate.paid_quarters
+    for grp in groups:
+        for a in grp.agents:
+            short = grp.limits.min_quarters - paid_q[a.id]
+            if short > 0:
+                explanations.append(Explanation(
+                    "min_hours_week", f"{short * PERIOD_MIN / 60:g} h below the contract minimum: no roster found "
+                    "within the time limit keeps rest, days and availability and reaches it", agent_id=a.id))
     shifts = [_to_shift(p, problem) for p in placed]
     roster = Roster(week_start, tuple(problem.pins) + tuple(shifts))
     objective, cov, paid = objective_of(roster, problem.agents, problem.templates, req, w)
@@ -167,6 +177,78 @@ def _allocate_skills(placed: Sequence[Placed], groups: Sequence[Group], required
                 quota[skill] -= 1
                 placed[k].skills[p - placed[k].candidate.p0] = skill
                 last[k] = skill
+
+
+def _cell_cost(required: int, scheduled: int, problem: RosterProblem) -> float:
+    w = problem.weights
+    short = max(required - scheduled, 0)
+    return w.under * min(short, 1) + w.under * w.under_steep * max(short - 1, 0) + w.over * max(scheduled - required, 0)
+
+
+def _improve_breaks(placed: Sequence[Placed], required: np.ndarray, problem: RosterProblem, passes: int = 6) -> bool:
+    """Local search: move each break to the offset in its window that lowers the exact coverage cost,
+    the agent keeping the skill it works around the break. Returns whether anything moved."""
+    req = problem.requirements
+    index = {s: i for i, s in enumerate(req.skills)}
+    n = req.n_periods
+    scheduled = np.zeros_like(required)
+    for pl in placed:
+        for i, skill in enumerate(pl.skills):
+            p = pl.candidate.p0 + i
+            if skill is not None and skill in index and 0 <= p < n:
+                scheduled[index[skill], p] += 1
+
+    def delta(cells: list[tuple[int, int]], sign: int) -> float:
+        total = 0.0
+        for si, p in cells:
+            r, x = int(required[si, p]), int(scheduled[si, p])
+            total += _cell_cost(r, x + sign, problem) - _cell_cost(r, x, problem)
+        return total
+
+    moved = False
+    for _ in range(passes):
+        changed = False
+        for pl in placed:
+            c = pl.candidate
+            for b, slots in enumerate(c.breaks):
+                current = pl.break_offsets[b]
+                near = [pl.skills[i] for i in (current - 1, current + slots.length) if 0 <= i < len(pl.skills)]
+                skill = next((x for x in near if x is not None), None)
+                if skill is None or skill not in index:
+                    continue
+                si = index[skill]
+                others = [(o, c.breaks[j].length) for j, o in enumerate(pl.break_offsets) if j != b]
+                back = [(si, c.p0 + i) for i in range(current, current + slots.length) if 0 <= c.p0 + i < n]
+                gain_back = delta(back, +1)
+                best, best_delta = current, 0.0
+                for o in slots.offsets:
+                    if o == current or not all(o + slots.length <= t0 or t0 + tl <= o for t0, tl in others):
+                        continue
+                    span = range(o, o + slots.length)
+                    if any(pl.skills[i] != skill and not current <= i < current + slots.length for i in span):
+                        continue  # only slide within the same skill block
+                    away = [(si, c.p0 + i) for i in span if 0 <= c.p0 + i < n]
+                    for cell in back:
+                        scheduled[cell] += 1
+                    d = gain_back + delta(away, -1)
+                    for cell in back:
+                        scheduled[cell] -= 1
+                    if d < best_delta - 1e-9:
+                        best, best_delta = o, d
+                if best != current:
+                    for i in range(current, current + slots.length):
+                        pl.skills[i] = skill
+                    for cell in back:
+                        scheduled[cell] += 1
+                    for i in range(best, best + slots.length):
+                        pl.skills[i] = None
+                        if 0 <= c.p0 + i < n:
+                            scheduled[si, c.p0 + i] -= 1
+                    pl.break_offsets[b] = best
+                    changed = moved = True
+        if not changed:
+            break
+    return moved
 
 
 def _to_shift(pl: Placed, problem: RosterProblem) -> Shift:

@@ -92,8 +92,10 @@ def simulate(
     queue_agents = [[a for a in range(n_agents) if prof[a][q] > 0] for q in range(n_queues)]
 
     heap: list[tuple[float, int, int]] = []
-    for a, intervals in enumerate(staffing.duty):
-        for s, e in intervals:
+    pieces = [staffing.duty_pieces(a, cfg.honour_skill_plan) for a in range(n_agents)]
+    next_piece = [0] * n_agents
+    for a, agent_pieces in enumerate(pieces):
+        for s, e, _ in agent_pieces:
             heap.append((s, DUTY_ON, a))
             heap.append((e, DUTY_OFF, a))
     heapq.heapify(heap)
@@ -256,6 +258,8 @@ def simulate(
             tick_pending = False
             match(now)
         elif kind == DUTY_ON:
+            agent_queues[x] = list(pieces[x][next_piece[x]][2])
+            next_piece[x] += 1
             if not on_duty[x]:
                 on_duty[x] = True
                 if not busy[x]:

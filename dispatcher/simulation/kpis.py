@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from dispatcher.domain import Quadrant, SlaPolicy
 from dispatcher.simulation.engine import EventLog
 from dispatcher.simulation.model import BoolArray
+
+if TYPE_CHECKING:  # pandas loads lazily: replication workers only need summarize()
+    import pandas as pd
 
 QUADRANTS = tuple(Quadrant)
 
@@ -52,6 +56,8 @@ def summarize(log: EventLog, *, answer_within_s: float, sla: SlaPolicy) -> dict[
 
 def per_period(log: EventLog, *, period_s: float, answer_within_s: float) -> pd.DataFrame:
     """Offered, answered, abandoned, service level and ASA per queue and period of arrival."""
+    import pandas as pd
+
     period = np.floor(log.arrival_s / period_s).astype(np.int64)
     served = ~np.isnan(log.start_s)
     frame = pd.DataFrame(
@@ -74,6 +80,8 @@ def per_period(log: EventLog, *, period_s: float, answer_within_s: float) -> pd.
 
 def event_log_frame(log: EventLog) -> pd.DataFrame:
     """The event log as one row per task, ready to export."""
+    import pandas as pd
+
     agent_ids = np.asarray((*log.agent_ids, ""), dtype=object)
     return pd.DataFrame(
         {

@@ -6,7 +6,7 @@ Everything is measured in seconds from ``Demand.start`` so the event loop works 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
@@ -73,11 +73,35 @@ class Staffing:
     primary: BoolArray
     duty: tuple[tuple[tuple[float, float], ...], ...]
     """Per agent, sorted (start_s, end_s) intervals on duty (shift minus breaks)."""
+    skill_plan: tuple[tuple[tuple[float, float, int], ...], ...] = ()
+    """Per agent, the roster's skill blocks (start_s, end_s, queue index; -1 = a skill with no queue)."""
 
     def __post_init__(self) -> None:
         n = len(self.agent_ids)
         if self.proficiency.shape[0] != n or self.primary.shape != self.proficiency.shape or len(self.duty) != n:
             raise InvalidInput("staffing arrays disagree on the number of agents", field="agents")
+        if self.skill_plan and len(self.skill_plan) != n:
+            raise InvalidInput("skill_plan needs one entry per agent", field="skill_plan")
+
+    def duty_pieces(self, agent: int, honour_skill_plan: bool) -> list[tuple[float, float, tuple[int, ...]]]:
+        """On-duty intervals with the queues the agent may serve in each: all its skills, or only the
+        planned skill inside a skill block when the plan is honoured."""
+        skilled = tuple(int(q) for q in np.flatnonzero(self.proficiency[agent] > 0))
+        plan = self.skill_plan[agent] if honour_skill_plan and self.skill_plan else ()
+        pieces: list[tuple[float, float, tuple[int, ...]]] = []
+        for start, end in self.duty[agent]:
+            cursor = start
+            for b_start, b_end, queue in sorted(plan):
+                lo, hi = max(b_start, cursor), min(b_end, end)
+                if hi <= lo:
+                    continue
+                if lo > cursor:
+                    pieces.append((cursor, lo, skilled))
+                pieces.append((lo, hi, (queue,) if queue in skilled else ()))
+                cursor = hi
+            if end > cursor:
+                pieces.append((cursor, end, skilled))
+        return pieces
 
     @property
     def on_duty_s(self) -> float:
@@ -96,6 +120,8 @@ def staffing_from_roster(
         raise InvalidInput(f"roster references unknown agents {unknown[:5]}", field="agent_id")
     index = {a.id: i for i, a in enumerate(agents)}
     duty: list[list[tuple[float, float]]] = [[] for _ in agents]
+    plan: list[list[tuple[float, float, int]]] = [[] for _ in agents]
+    queue_index = {q: i for i, q in enumerate(queues)}
     for shift in roster.shifts:
         cursor = shift.start
         pieces = []
@@ -108,7 +134,12 @@ def staffing_from_roster(
         duty[index[shift.agent_id]].extend(
             ((a - start).total_seconds(), (b - start).total_seconds()) for a, b in pieces
         )
-    return staffing_from_agents(agents, queues, [sorted(d) for d in duty])
+        plan[index[shift.agent_id]].extend(
+            ((b.start - start).total_seconds(), (b.end - start).total_seconds(), queue_index.get(b.skill, -1))
+            for b in shift.skill_plan
+        )
+    base = staffing_from_agents(agents, queues, [sorted(d) for d in duty])
+    return replace(base, skill_plan=tuple(tuple(sorted(p)) for p in plan))
 
 
 def staffing_from_agents(
@@ -145,6 +176,8 @@ class SimulationConfig:
     sla: SlaPolicy = field(default_factory=SlaPolicy)
     volume_uncertainty: bool = False
     """Scale each replication's volume per queue by a lognormal draw with the forecast's uncertainty."""
+    honour_skill_plan: bool = False
+    """Inside a roster skill block an agent serves only that skill (default: all skills, routing decides)."""
 
     def __post_init__(self) -> None:
         if self.routing not in ROUTING_POLICIES:

@@ -13,10 +13,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from scipy import stats
 
 from dispatcher.errors import InvalidInput
 from dispatcher.simulation.arrivals import History, generate_tasks, replay_tasks
@@ -24,6 +23,9 @@ from dispatcher.simulation.engine import simulate
 from dispatcher.simulation.kpis import summarize
 from dispatcher.simulation.model import Demand, SimulationConfig, Staffing
 from dispatcher.simulation.scenarios import Scenario
+
+if TYPE_CHECKING:  # pandas and scipy load lazily: replication workers start faster without them
+    import pandas as pd
 
 
 def _mapping_proxy(items: dict[object, object]) -> MappingProxyType[object, object]:
@@ -136,6 +138,8 @@ def mean_ci(values: Sequence[float]) -> tuple[float, float, float]:
     arr = arr[~np.isnan(arr)]
     if arr.size == 0:
         return math.nan, math.nan, math.nan
+    from scipy import stats
+
     mean = float(arr.mean())
     if arr.size == 1:
         return mean, math.nan, math.nan
@@ -145,6 +149,8 @@ def mean_ci(values: Sequence[float]) -> tuple[float, float, float]:
 
 def compare(per_scenario: dict[str, list[dict[str, float]]], baseline: str) -> pd.DataFrame:
     """One row per scenario and KPI: mean, 95% CI, and the paired difference to the baseline with its CI."""
+    import pandas as pd
+
     if baseline not in per_scenario:
         raise InvalidInput(f"baseline scenario {baseline!r} not among {sorted(per_scenario)}", field="baseline")
     base_runs = per_scenario[baseline]

@@ -35,7 +35,7 @@ def batch_scores(
 def best_matching(score: FloatArray) -> list[tuple[int, int]]:
     """Maximum-weight matching of rows (tasks) to columns (agents, one task each), forbidden pairs left out."""
     feasible = score > FORBIDDEN / 2
-    quick = _row_maxima_matching(score, feasible)
+    quick = _row_maxima_matching(score)
     if quick is not None:
         return quick
     rows, cols = np.nonzero(feasible)
@@ -46,19 +46,19 @@ def best_matching(score: FloatArray) -> list[tuple[int, int]]:
     return [(int(t), int(result.task_agent[t])) for t in chosen]
 
 
-def _row_maxima_matching(score: FloatArray, feasible: BoolArray) -> list[tuple[int, int]] | None:
+def _row_maxima_matching(score: FloatArray) -> list[tuple[int, int]] | None:
     """When every task can take a distinct agent among its own best-scoring ones, that is optimal
     (it reaches the sum of row maxima); the common case of a few tasks and many idle agents."""
     row_max = score.max(axis=1)
-    used: set[int] = set()
+    used = np.zeros(score.shape[1], dtype=np.bool_)
     pairs = []
     for t in np.argsort(-row_max, kind="stable").tolist():
-        if not feasible[t].any():
+        if row_max[t] <= FORBIDDEN / 2:
             continue
-        best = np.flatnonzero(score[t] == row_max[t]).tolist()
-        agent = next((a for a in best if a not in used), -1)
-        if agent < 0:
+        free_best = (score[t] == row_max[t]) & ~used
+        agent = int(free_best.argmax())
+        if not free_best[agent]:
             return None
-        used.add(agent)
+        used[agent] = True
         pairs.append((t, agent))
     return pairs

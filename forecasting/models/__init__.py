@@ -51,7 +51,7 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("profile_trend", fit_profile_trend, True, "profile_smooth carried along a log trend"),
         ModelSpec("glm", fit_glm, True, "Poisson GLM: period × hours group + weekday + trend"),
         ModelSpec("ets", fit_ets, True, "Holt-Winters (additive weekly season) on open periods"),
-        ModelSpec("mstl", fit_mstl, False, "MSTL daily+weekly on open periods + damped Holt"),
+        ModelSpec("mstl", fit_mstl, False, "MSTL daily+weekly on open periods + ETS level (opt-in: slow)"),
     )
 }
 

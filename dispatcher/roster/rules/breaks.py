@@ -73,26 +73,19 @@ def place(c: Candidate, how_many: int, shares: Sequence[Sequence[float] | None])
     return plans
 
 
-def place_by_slack(starts: Sequence[tuple[Candidate, int]], at_work: npt.NDArray[np.int64],
-                   required: npt.NDArray[np.int64]) -> list[list[int]]:
-    """Greedy: each break, in turn, goes where at-work minus required (all skills) is largest;
-    ``at_work`` counts shifts without breaks and is updated in place. Breaks of a shift never overlap."""
-    n = len(at_work)
-    plans: list[list[int]] = []
-    for c, _ in starts:
-        plan: list[int] = []
-        for _b, slots in enumerate(c.breaks):
-            taken = [(o, c.breaks[j].length) for j, o in enumerate(plan)]
-            best, best_score = slots.offsets[0], -np.inf
-            for o in slots.offsets:
-                if not all(o + slots.length <= t0 or t0 + tl <= o for t0, tl in taken):
-                    continue
-                lo, hi = max(c.p0 + o, 0), min(c.p0 + o + slots.length, n)
-                score = float((at_work[lo:hi] - required[lo:hi]).sum()) if hi > lo else np.inf
-                if score > best_score:
-                    best, best_score = o, score
-            plan.append(best)
-            lo, hi = max(c.p0 + best, 0), min(c.p0 + best + slots.length, n)
-            at_work[lo:hi] -= 1
-        plans.append(plan)
-    return plans
+def best_offsets(c: Candidate, slack: npt.NDArray[np.int64]) -> list[int]:
+    """Break offsets for one new shift of ``c`` where ``slack`` (at work minus required) is largest."""
+    n = len(slack)
+    plan: list[int] = []
+    for slots in c.breaks:
+        taken = [(o, c.breaks[j].length) for j, o in enumerate(plan)]
+        best, best_score = slots.offsets[0], -np.inf
+        for o in slots.offsets:
+            if not all(o + slots.length <= t0 or t0 + tl <= o for t0, tl in taken):
+                continue
+            lo, hi = max(c.p0 + o, 0), min(c.p0 + o + slots.length, n)
+            score = float(slack[lo:hi].sum()) if hi > lo else np.inf
+            if score > best_score:
+                best, best_score = o, score
+        plan.append(best)
+    return plan

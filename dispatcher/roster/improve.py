@@ -1,0 +1,208 @@
+"""Local search on the named roster: change (template or day), drop or add one agent's shift when the coverage
+cost goes down and every hard rule (hours, days, consecutive days, rest, availability) still holds.
+
+Repairs what rounding the counts and naming the agents lost. Coverage is tracked per skill: a shift
+taken away frees the skills it worked; new working periods go to the agent's skill that gains most
+(the per-period flow afterwards can only do better).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from time import perf_counter
+
+import numpy as np
+import numpy.typing as npt
+
+from dispatcher.roster.grid import Candidate, Group
+from dispatcher.roster.problem import Preference, RosterProblem
+from dispatcher.roster.rules.stability import published_candidates
+
+MIN_HOURS_POINTS = 50.0
+"""Per quarter-hour below a contract minimum (as in the assignment model)."""
+
+
+@dataclass(slots=True)
+class Placed:
+    agent_id: str
+    group: int
+    candidate: Candidate
+    break_offsets: list[int]
+    skills: list[str | None] = field(default_factory=list)
+
+
+def _cost(required: int, scheduled: int, under: float, steep: float, over: float) -> float:
+    short = required - scheduled
+    if short > 0:
+        return under + under * steep * (short - 1)
+    return over * -short
+
+
+def improve(placed: list[Placed], candidates: Sequence[Candidate], groups: Sequence[Group],
+            required: npt.NDArray[np.int64], problem: RosterProblem, *, deadline: float,
+            place_breaks: Callable[[Candidate, npt.NDArray[np.int64]], list[int]]) -> int:
+    """Improve ``placed`` in place until no move helps or the deadline passes; returns moves made."""
+    req = problem.requirements
+    w = problem.weights
+    index = {s: i for i, s in enumerate(req.skills)}
+    n = req.n_periods
+    sched = np.zeros_like(required)
+    for pl in placed:
+        for i, skill in enumerate(pl.skills):
+            p = pl.candidate.p0 + i
+            if skill in index and 0 <= p < n:
+                sched[index[skill], p] += 1
+
+    def cell(si: int, p: int, change: int) -> float:
+        r, x = int(required[si, p]), int(sched[si, p])
+        return (_cost(r, x + change, w.under, w.under_steep, w.over)
+                - _cost(r, x, w.under, w.under_steep, w.over))
+
+    def remove_delta(pl: Placed) -> float:
+        total = 0.0
+        for i, skill in enumerate(pl.skills):
+            p = pl.candidate.p0 + i
+            if skill in index and 0 <= p < n:
+                total += cell(index[skill], p, -1)
+        return total - w.labour_per_hour * pl.candidate.paid_hours
+
+    def apply(pl: Placed, sign: int) -> None:
+        for i, skill in enumerate(pl.skills):
+            p = pl.candidate.p0 + i
+            if skill in index and 0 <= p < n:
+                sched[index[skill], p] += sign
+
+    required_total = required.sum(axis=0)
+    slack = sched.sum(axis=0) - required_total  # refreshed before each shift's moves are scored
+
+    def plan(agent_skills: list[int], c: Candidate) -> tuple[list[int], list[str | None], float]:
+        offsets = place_breaks(c, slack)
+        off = [False] * (c.p1 - c.p0)
+        for b, o in enumerate(offsets):
+            for i in range(o, min(o + c.breaks[b].length, len(off))):
+                off[i] = True
+        skills: list[str | None] = []
+        gain = w.labour_per_hour * c.paid_hours
+        for i in range(c.p1 - c.p0):
+            p = c.p0 + i
+            if off[i] or not agent_skills or not 0 <= p < n:
+                skills.append(None if off[i] else (req.skills[agent_skills[0]] if agent_skills else None))
+                continue
+            gains = [(cell(si, p, +1), si) for si in agent_skills]
+            best_gain, best = min(gains)
+            gain += best_gain
+            skills.append(req.skills[best])
+        return offsets, skills, gain
+
+    published = published_candidates(problem, candidates)
+    prefs: dict[str, list[Preference]] = {}
+    for pref in problem.preferences:
+        prefs.setdefault(pref.agent_id, []).append(pref)
+
+    def soft(agent_id: str, c: Candidate) -> float:
+        """Penalty points for working ``c``: unmet preferences, and minus keeping a published shift."""
+        points = sum(w.preference for pref in prefs.get(agent_id, ()) if pref.applies(c.day)
+                     and (pref.kind == "off" or c.template.name != pref.template))
+        return points - (w.change if c.index in published.get(agent_id, set()) else 0.0)
+
+    agents = {a.id: a for a in problem.agents}
+    group_of = {g.index: g for g in groups}
+    mine: dict[str, list[Placed]] = {}
+    for pl in placed:
+        mine.setdefault(pl.agent_id, []).append(pl)
+    for g in groups:
+        for a in g.agents:
+            mine.setdefault(a.id, [])
+    home = {a.id: g.index for g in groups for a in g.agents}
+    by_cand = {c.index: c for c in candidates}
+    n_days = len(req.days)
+
+    def feasible(agent_id: str, without: Placed | None, c: Candidate | None) -> bool:
+        g = group_of[home[agent_id]]
+        lim = g.limits
+        now = [x.candidate for x in mine[agent_id]]
+        shifts = [x.candidate for x in mine[agent_id] if x is not without] + ([c] if c is not None else [])
+        quarters = sum(x.paid_quarters for x in shifts)
+        current = sum(x.paid_quarters for x in now)
+        if quarters > lim.max_quarters or quarters < min(lim.min_quarters, current):
+            return False
+        days = sorted(x.day_index for x in shifts)
+        if len(days) != len(set(days)) or len(days) > max(lim.max_days, len(now)):
+            return False
+        worked = set(days) | set(lim.pinned_days)
+        run = 0
+        for d in range(n_days):
+            run = run + 1 if d in worked else 0
+            if run > lim.max_consecutive:
+                return False
+        ordered = sorted(shifts, key=lambda x: x.start)
+        return all(b.start - a.end >= lim.min_rest for a, b in itertools.pairwise(ordered))
+
+    moves = 0
+    improved = True
+    while improved and perf_counter() < deadline:
+        improved = False
+        for agent_id in list(mine):
+            if perf_counter() >= deadline:
+                break
+            g = group_of[home[agent_id]]
+            own = sorted((index[s] for s in agents[agent_id].skills if s in index),
+                         key=lambda si: req.skills[si] not in agents[agent_id].primary_skills)
+            minimum = g.limits.min_quarters
+
+            def short(quarters: int, minimum: int = minimum) -> float:
+                return MIN_HOURS_POINTS * max(minimum - quarters, 0)
+
+            for pl in list(mine[agent_id]):  # change or drop a shift
+                now = sum(x.candidate.paid_quarters for x in mine[agent_id])
+                rest_q = now - pl.candidate.paid_quarters
+                base = remove_delta(pl) - soft(agent_id, pl.candidate) + short(rest_q) - short(now)
+                apply(pl, -1)
+                slack = sched.sum(axis=0) - required_total
+                best: tuple[float, Candidate | None, list[int], list[str | None]] = (
+                    base if feasible(agent_id, pl, None) else 0.0, None, [], [])
+                busy = {x.candidate.day_index for x in mine[agent_id] if x is not pl}
+                for ci in g.allowed:  # another template that day, or a move to a free day
+                    c = by_cand[ci]
+                    if c.day_index in busy or ci == pl.candidate.index:
+                        continue
+                    if not feasible(agent_id, pl, c):
+                        continue
+                    offsets, skills, gain = plan(own, c)
+                    gain += soft(agent_id, c) + short(rest_q + c.paid_quarters) - short(rest_q)
+                    if base + gain < best[0] - 1e-9:
+                        best = (base + gain, c, offsets, skills)
+                if best[0] < -1e-9:
+                    mine[agent_id].remove(pl)
+                    placed.remove(pl)
+                    if best[1] is not None:
+                        new = Placed(agent_id, g.index, best[1], best[2], best[3])
+                        mine[agent_id].append(new)
+                        placed.append(new)
+                        apply(new, +1)
+                    moves += 1
+                    improved = True
+                else:
+                    apply(pl, +1)
+            worked = {x.candidate.day_index for x in mine[agent_id]}
+            slack = sched.sum(axis=0) - required_total
+            add: tuple[float, Candidate | None, list[int], list[str | None]] = (0.0, None, [], [])
+            for ci in g.allowed:  # add a shift on a free day
+                c = by_cand[ci]
+                if c.day_index in worked or not feasible(agent_id, None, c):
+                    continue
+                offsets, skills, gain = plan(own, c)
+                now = sum(x.candidate.paid_quarters for x in mine[agent_id])
+                gain += soft(agent_id, c) + short(now + c.paid_quarters) - short(now)
+                if gain < add[0] - 1e-9:
+                    add = (gain, c, offsets, skills)
+            if add[1] is not None:
+                new = Placed(agent_id, g.index, add[1], add[2], add[3])
+                mine[agent_id].append(new)
+                placed.append(new)
+                apply(new, +1)
+                moves += 1
+                improved = True
+    return moves
