@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import dashboard
 from api.auth import Authenticator
 from api.deps import require_supervisor
 from api.dispatch import Dispatcher
@@ -26,7 +27,7 @@ from dispatcher.errors import DispatchwiseError
 
 log = logging.getLogger("dispatchwise.api")
 
-OPTIONAL_ROUTERS = ("api.routes.staffing", "api.routes.simulations")
+OPTIONAL_ROUTERS = ("api.routes.staffing", "api.routes.simulations", "api.routes.scorecards")
 
 
 def _problem(status: int, error: str, message: str, **extra: Any) -> JSONResponse:
@@ -111,4 +112,5 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
                 raise
             continue
         app.include_router(module.router, prefix="/v1", dependencies=[Depends(require_supervisor)])
+    app.include_router(dashboard.router)
     return app

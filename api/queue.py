@@ -45,7 +45,10 @@ def now_ms_from(clock: Callable[[], float]) -> int:
 def iso_from_ms(value: str | int | None) -> str | None:
     if value in (None, ""):
         return None
-    return datetime.fromtimestamp(int(value) / 1000, tz=UTC).isoformat().replace("+00:00", "Z")
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, tz=UTC).isoformat().replace("+00:00", "Z")
+    except (OverflowError, ValueError, OSError):
+        return None  # outside what datetime can print; inputs are range-checked at the edge
 
 
 def ms_from_datetime(value: datetime) -> int:

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _in_range(value: datetime) -> datetime:
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError("timestamp must lie between 1970-01-01 and 9000-01-01 (UTC)")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, AfterValidator(_in_range)]
+"""A timezone-aware time in a range every part of the service can store and print."""
 
 NAME_PATTERN = r"^[^\s:][^:]*$"
 """Sources, skills and agent ids: non-empty, no colon (it separates Redis key parts)."""
@@ -18,7 +32,7 @@ class TaskCreate(BaseModel):
     skill: str = Field(min_length=1, max_length=100, pattern=NAME_PATTERN)
     urgent: bool = False
     important: bool = False
-    due_at: AwareDatetime | None = None
+    due_at: Timestamp | None = None
     expected_handle_s: float = Field(default=300.0, gt=0, le=604_800)
     payload: dict[str, Any] = Field(default_factory=dict)
     customer_id: str | None = Field(default=None, max_length=200)
@@ -27,7 +41,7 @@ class TaskCreate(BaseModel):
 class TaskPatch(BaseModel):
     urgent: bool | None = None
     important: bool | None = None
-    due_at: AwareDatetime | None = None
+    due_at: Timestamp | None = None
 
 
 class TaskOut(BaseModel):

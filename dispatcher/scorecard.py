@@ -146,7 +146,10 @@ def _timestamps(series: pd.Series, column: str, *, row_offset: int, required: pd
     if missing.any():
         pos = int(np.flatnonzero(missing.to_numpy())[0])
         raise _fail("timestamp is required here", column=column, position=pos, row_offset=row_offset)
-    result: pd.Series = parsed.astype("datetime64[ns, UTC]")
+    try:
+        result: pd.Series = parsed.astype("datetime64[ns, UTC]")
+    except pd.errors.OutOfBoundsDatetime as exc:
+        raise _fail(f"timestamp outside 1677-2262: {exc}", column=column, position=0, row_offset=row_offset) from exc
     return result
 
 

@@ -426,3 +426,15 @@ def test_a_payload_json_cannot_store_is_422_not_500(client: TestClient) -> None:
     body = b'{"external_id":"big","source":"zd","skill":"billing","payload":{"n":123456789012345678901234567890}}'
     r = client.post("/v1/tasks", content=body, headers={**sup(), "content-type": "application/json"})
     assert r.status_code == 422 and r.json()["field"] == "payload"
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00", "1969-12-31T23:59:59Z"])
+def test_timestamps_outside_the_storable_range_are_422(client: TestClient, when: str) -> None:
+    r = client.post("/v1/tasks", json={"external_id": "t", "source": "zd", "skill": "billing", "due_at": when},
+                    headers=sup())
+    assert r.status_code == 422 and r.json()["field"] == "due_at"
+    task = create_task(client, "t2")
+    r = client.patch(f"/v1/tasks/{task['id']}", json={"due_at": when}, headers=sup())
+    assert r.status_code == 422 and r.json()["field"] == "due_at"
+    r = client.get("/v1/kpis", params={"from": when}, headers=sup())
+    assert r.status_code == 422 and r.json()["field"] == "from"

@@ -119,7 +119,8 @@ def plan_command(
     coverage: Annotated[Path | None, typer.Option(help="Coverage CSV to write.")] = None,
     plot: Annotated[Path | None, typer.Option(help="PNG: coverage vs requirement and a Gantt of agents.")] = None,
     explain: Annotated[bool, typer.Option(help="When coverage is short, relax rules one at a time to name "
-                                               "the binding one.")] = True,
+                                               "the binding one (one LP each; up to half the time limit "
+                                               "more).")] = True,
 ) -> None:
     """Roster named agents onto the week's shifts; writes roster.csv (+ coverage.csv, plot)."""
     from dispatcher.roster.solve import solve_roster

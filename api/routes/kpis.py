@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from api.deps import QueueDep, SupervisorDep
 from api.kpis import compute_kpis
 from api.queue import iso_from_ms, ms_from_datetime
+from api.schemas import EARLIEST, LATEST
 from dispatcher.errors import InvalidInput
 
 router = APIRouter(prefix="/v1/kpis", tags=["boards"])
@@ -28,6 +29,8 @@ async def kpis(
     for name, value in (("from", from_), ("to", to)):
         if value is not None and value.tzinfo is None:
             raise InvalidInput("timestamp must be timezone-aware (give an offset or Z)", field=name)
+        if value is not None and not EARLIEST <= value <= LATEST:
+            raise InvalidInput("timestamp must lie between 1970-01-01 and 9000-01-01 (UTC)", field=name)
     to_ms = ms_from_datetime(to) if to else now + 1
     from_ms = ms_from_datetime(from_) if from_ else to_ms - 86_400_000
     if from_ms >= to_ms:

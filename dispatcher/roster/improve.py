@@ -9,6 +9,7 @@ taken away frees the skills it worked; new working periods go to the agent's ski
 from __future__ import annotations
 
 import itertools
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from time import perf_counter
@@ -20,6 +21,8 @@ from dispatcher.roster.grid import Candidate, Group
 from dispatcher.roster.problem import Preference, RosterProblem
 from dispatcher.roster.rules.stability import published_candidates
 
+KICK_SIZE = 6
+"""Shifts dropped at random before each new descent of the iterated local search."""
 MIN_HOURS_POINTS = 50.0
 """Per quarter-hour below a contract minimum (as in the assignment model)."""
 
@@ -140,69 +143,112 @@ def improve(placed: list[Placed], candidates: Sequence[Candidate], groups: Seque
         ordered = sorted(shifts, key=lambda x: x.start)
         return all(b.start - a.end >= lim.min_rest for a, b in itertools.pairwise(ordered))
 
-    moves = 0
-    improved = True
-    while improved and perf_counter() < deadline:
-        improved = False
-        for agent_id in list(mine):
-            if perf_counter() >= deadline:
-                break
-            g = group_of[home[agent_id]]
-            own = sorted((index[s] for s in agents[agent_id].skills if s in index),
-                         key=lambda si: req.skills[si] not in agents[agent_id].primary_skills)
-            minimum = g.limits.min_quarters
+    def descend() -> int:
+        nonlocal slack
+        moves = 0
+        improved = True
+        while improved and perf_counter() < deadline:
+            improved = False
+            for agent_id in list(mine):
+                if perf_counter() >= deadline:
+                    break
+                g = group_of[home[agent_id]]
+                own = sorted((index[s] for s in agents[agent_id].skills if s in index),
+                             key=lambda si: req.skills[si] not in agents[agent_id].primary_skills)
+                minimum = g.limits.min_quarters
 
-            def short(quarters: int, minimum: int = minimum) -> float:
-                return MIN_HOURS_POINTS * max(minimum - quarters, 0)
+                def short(quarters: int, minimum: int = minimum) -> float:
+                    return MIN_HOURS_POINTS * max(minimum - quarters, 0)
 
-            for pl in list(mine[agent_id]):  # change or drop a shift
-                now = sum(x.candidate.paid_quarters for x in mine[agent_id])
-                rest_q = now - pl.candidate.paid_quarters
-                base = remove_delta(pl) - soft(agent_id, pl.candidate) + short(rest_q) - short(now)
-                apply(pl, -1)
+                for pl in list(mine[agent_id]):  # change or drop a shift
+                    now = sum(x.candidate.paid_quarters for x in mine[agent_id])
+                    rest_q = now - pl.candidate.paid_quarters
+                    base = remove_delta(pl) - soft(agent_id, pl.candidate) + short(rest_q) - short(now)
+                    apply(pl, -1)
+                    slack = sched.sum(axis=0) - required_total
+                    best: tuple[float, Candidate | None, list[int], list[str | None]] = (
+                        base if feasible(agent_id, pl, None) else 0.0, None, [], [])
+                    busy = {x.candidate.day_index for x in mine[agent_id] if x is not pl}
+                    for ci in g.allowed:  # another template that day, or a move to a free day
+                        c = by_cand[ci]
+                        if c.day_index in busy or ci == pl.candidate.index:
+                            continue
+                        if not feasible(agent_id, pl, c):
+                            continue
+                        offsets, skills, gain = plan(own, c)
+                        gain += soft(agent_id, c) + short(rest_q + c.paid_quarters) - short(rest_q)
+                        if base + gain < best[0] - 1e-9:
+                            best = (base + gain, c, offsets, skills)
+                    if best[0] < -1e-9:
+                        mine[agent_id].remove(pl)
+                        placed.remove(pl)
+                        if best[1] is not None:
+                            new = Placed(agent_id, g.index, best[1], best[2], best[3])
+                            mine[agent_id].append(new)
+                            placed.append(new)
+                            apply(new, +1)
+                        moves += 1
+                        improved = True
+                    else:
+                        apply(pl, +1)
+                worked = {x.candidate.day_index for x in mine[agent_id]}
                 slack = sched.sum(axis=0) - required_total
-                best: tuple[float, Candidate | None, list[int], list[str | None]] = (
-                    base if feasible(agent_id, pl, None) else 0.0, None, [], [])
-                busy = {x.candidate.day_index for x in mine[agent_id] if x is not pl}
-                for ci in g.allowed:  # another template that day, or a move to a free day
+                add: tuple[float, Candidate | None, list[int], list[str | None]] = (0.0, None, [], [])
+                for ci in g.allowed:  # add a shift on a free day
                     c = by_cand[ci]
-                    if c.day_index in busy or ci == pl.candidate.index:
-                        continue
-                    if not feasible(agent_id, pl, c):
+                    if c.day_index in worked or not feasible(agent_id, None, c):
                         continue
                     offsets, skills, gain = plan(own, c)
-                    gain += soft(agent_id, c) + short(rest_q + c.paid_quarters) - short(rest_q)
-                    if base + gain < best[0] - 1e-9:
-                        best = (base + gain, c, offsets, skills)
-                if best[0] < -1e-9:
-                    mine[agent_id].remove(pl)
-                    placed.remove(pl)
-                    if best[1] is not None:
-                        new = Placed(agent_id, g.index, best[1], best[2], best[3])
-                        mine[agent_id].append(new)
-                        placed.append(new)
-                        apply(new, +1)
+                    now = sum(x.candidate.paid_quarters for x in mine[agent_id])
+                    gain += soft(agent_id, c) + short(now + c.paid_quarters) - short(now)
+                    if gain < add[0] - 1e-9:
+                        add = (gain, c, offsets, skills)
+                if add[1] is not None:
+                    new = Placed(agent_id, g.index, add[1], add[2], add[3])
+                    mine[agent_id].append(new)
+                    placed.append(new)
+                    apply(new, +1)
                     moves += 1
                     improved = True
-                else:
-                    apply(pl, +1)
-            worked = {x.candidate.day_index for x in mine[agent_id]}
-            slack = sched.sum(axis=0) - required_total
-            add: tuple[float, Candidate | None, list[int], list[str | None]] = (0.0, None, [], [])
-            for ci in g.allowed:  # add a shift on a free day
-                c = by_cand[ci]
-                if c.day_index in worked or not feasible(agent_id, None, c):
-                    continue
-                offsets, skills, gain = plan(own, c)
-                now = sum(x.candidate.paid_quarters for x in mine[agent_id])
-                gain += soft(agent_id, c) + short(now + c.paid_quarters) - short(now)
-                if gain < add[0] - 1e-9:
-                    add = (gain, c, offsets, skills)
-            if add[1] is not None:
-                new = Placed(agent_id, g.index, add[1], add[2], add[3])
-                mine[agent_id].append(new)
-                placed.append(new)
-                apply(new, +1)
-                moves += 1
-                improved = True
+
+        return moves
+
+    def snapshot() -> list[Placed]:
+        return [Placed(pl.agent_id, pl.group, pl.candidate, list(pl.break_offsets), list(pl.skills)) for pl in placed]
+
+    def restore(saved: list[Placed]) -> None:
+        placed[:] = [Placed(pl.agent_id, pl.group, pl.candidate, list(pl.break_offsets), list(pl.skills))
+                     for pl in saved]
+        for agent_id in mine:
+            mine[agent_id] = []
+        sched[:] = 0
+        for pl in placed:
+            mine[pl.agent_id].append(pl)
+            apply(pl, +1)
+
+    def total() -> float:
+        short = required - sched
+        cells = np.where(short > 0, w.under + w.under * w.under_steep * (short - 1), -short * w.over).sum()
+        labour = w.labour_per_hour * sum(pl.candidate.paid_hours for pl in placed)
+        below = sum(MIN_HOURS_POINTS * max(group_of[home[a]].limits.min_quarters
+                                           - sum(x.candidate.paid_quarters for x in shifts), 0)
+                    for a, shifts in mine.items())
+        return float(cells) + labour + below + sum(soft(pl.agent_id, pl.candidate) for pl in placed)
+
+    moves = descend()
+    best_cost, best = total(), snapshot()
+    rng = random.Random(0)
+    while perf_counter() < deadline and placed:  # iterated local search: kick, descend, keep if better
+        for pl in rng.sample(placed, min(KICK_SIZE, len(placed))):
+            if feasible(pl.agent_id, pl, None):
+                apply(pl, -1)
+                mine[pl.agent_id].remove(pl)
+                placed.remove(pl)
+        moves += descend()
+        cost = total()
+        if cost < best_cost - 1e-9:
+            best_cost, best = cost, snapshot()
+        else:
+            restore(best)
+    restore(best)
     return moves

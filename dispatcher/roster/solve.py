@@ -125,7 +125,7 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
     t_total = perf_counter() - t0
     report("done", {"objective": objective.total, "lp_bound": sol.lp_bound})
     if explain and objective.under > 0 and cov.under_hours and sum(cov.under_hours.values()) > 0:
-        explanations.extend(binding_rules(problem))
+        explanations.extend(binding_rules(problem, deadline=t0 + time_limit_s * 1.5))
     relaxed = any(e.rule in ("min_hours_week", "availability") for e in explanations)
     optimal = sol.optimal and all(s == "optimal" for s in statuses)
     status = "partial" if relaxed else ("optimal" if optimal else "feasible")
