@@ -8,23 +8,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 import socket
-import threading
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as time_of_day
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 import numpy as np
 import pandas as pd
-import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from api.settings import Settings
+from dispatcher.domain import Interval, Roster, Shift
+from dispatcher.errors import DispatchwiseError
 
 TIMEZONE = "America/New_York"
 SERVICE_LEVEL = "80/60"
@@ -63,26 +69,42 @@ def free_port(preferred: int) -> int:
 
 @contextlib.contextmanager
 def running_service(settings: Settings) -> Iterator[str]:
-    """Serve the app (with its dispatch loop) in a background thread; yield its base URL."""
-    from api.app import create_app
+    """Run ``dispatchwise serve`` (API, dispatch loop, embedded Redis) as a child process; yield its URL.
 
-    app = create_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="dispatchwise-demo-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            from dispatcher.errors import DispatchwiseError
-
-            raise DispatchwiseError("the demo service did not start; see the log above")
-        time.sleep(0.05)
+    A separate process keeps the simulated agents and ticket system of the replay from competing
+    with the service for one interpreter's GIL.
+    """
+    env = {**os.environ, "DISPATCHWISE_DATA_DIR": str(settings.data_dir),
+           "DISPATCHWISE_BOOTSTRAP_KEY": settings.bootstrap_key or ""}
+    log_path = Path(settings.data_dir) / "serve.log"
+    with log_path.open("ab") as log:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(settings.port)],
+            env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+    url = f"http://127.0.0.1:{settings.port}"
     try:
-        yield f"http://127.0.0.1:{settings.port}"
+        deadline = time.monotonic() + 60
+        while True:
+            if child.poll() is not None:
+                raise DispatchwiseError(f"the demo service exited with code {child.returncode}; see {log_path}")
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise DispatchwiseError(f"the demo service did not become ready in 60 s; see {log_path}")
+            time.sleep(0.1)
+        yield url
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)  # uvicorn shuts down gracefully, stopping embedded Redis
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
 
 
 def held_out_day(contacts: pd.DataFrame, history_days: int, start: date) -> tuple[pd.DataFrame, pd.DataFrame, date]:
@@ -133,27 +155,37 @@ def mean_or_none(values: list[float]) -> float | None:
     return float(np.mean(values)) if values else None
 
 
+def clip_shift(shift: Shift, start: datetime, end: datetime) -> Shift | None:
+    """The part of a shift inside [start, end), with the breaks that fall in it; None if none is."""
+    lo, hi = max(shift.start, start), min(shift.end, end)
+    if hi <= lo:
+        return None
+    breaks = tuple(Interval(max(b.start, lo), min(b.end, hi)) for b in shift.breaks if b.start < hi and b.end > lo)
+    return Shift(agent_id=shift.agent_id, start=lo, end=hi, breaks=breaks, template=shift.template)
+
+
 def run_replay(
     base_url: str, key: str, today: pd.DataFrame, roster_path: Path, agents_path: Path, *,
-    replay_day: date, speed: float, console: Console,
+    replay_day: date, window: tuple[time_of_day, time_of_day], speed: float, console: Console,
 ) -> tuple[list[tuple[str, str]], dict[str, float | None]]:
     from api.files import read_agents
     from api.replay import Replay, arrivals_from_contacts
     from api.roster_files import read_roster
-    from dispatcher.domain import Roster
 
     agents = read_agents(agents_path)
     roster = read_roster(roster_path, agents)
     tz = ZoneInfo(TIMEZONE)
-    day_shifts = tuple(s for s in roster.shifts if s.start.astimezone(tz).date() == replay_day)
+    start = datetime.combine(replay_day, window[0], tzinfo=tz)
+    end = datetime.combine(replay_day, window[1], tzinfo=tz)
+    day_shifts = tuple(c for s in roster.shifts if (c := clip_shift(s, start, end)) is not None)
     day_roster = Roster(week_start=roster.week_start, shifts=day_shifts)
-    arrivals = arrivals_from_contacts(today)
-    opening = min([s.start for s in day_shifts] + [a.at for a in arrivals])
-    replay = Replay(base_url, key, speed=speed, day_start=opening)
+    arrivals = [a for a in arrivals_from_contacts(today) if start <= a.at < end]
+    replay = Replay(base_url, key, speed=speed, day_start=start)
     on_shift = {s.agent_id for s in day_shifts}
     with progress_bar(console) as progress:
-        bar = progress.add_task(f"replaying {replay_day} at {speed:g}× ({len(day_shifts)} shifts)",
-                                total=len(arrivals))
+        bar = progress.add_task(
+            f"replaying {replay_day} {window[0]:%H:%M}-{window[1]:%H:%M} at {speed:g}× "
+            f"({len(on_shift)} agents on shift)", total=len(arrivals))
         summary = asyncio.run(replay.run(arrivals, day_roster, [a for a in agents if a.id in on_shift],
                                          on_progress=lambda n: progress.update(bar, completed=n)))
     kpis: dict[str, float | None] = {"service_level": summary.service_level, "asa_s": summary.asa_s,

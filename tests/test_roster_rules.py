@@ -195,5 +195,5 @@ def test_local_search_moves_a_misplaced_shift_onto_the_demand() -> None:
     placed = [Placed("a", groups[0].index, early, [], ["billing"] * 16)]
     moves = improve(placed, candidates, groups, req.required, p, deadline=perf_counter() + 5,
                     place_breaks=best_offsets)
-    assert moves == 1
+    assert moves >= 1
     assert [pl.candidate.template.name for pl in placed] == ["late"]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import secrets
+import shutil
 import sys
 import time
 import webbrowser
 from datetime import date, datetime
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -52,8 +54,9 @@ routing = "greedy"
 
 def demo_command(
     weeks: Annotated[int, typer.Option(help="Weeks of generated history to forecast from.")] = 8,
-    days: Annotated[int, typer.Option(help="Days replayed through the live queue (1 = the first forecast day).")] = 1,
-    speed: Annotated[float, typer.Option(help="Replay speed: simulated seconds per wall second.")] = 900.0,
+    days: Annotated[int, typer.Option(help="Days held out after the history (the first is replayed live).")] = 1,
+    speed: Annotated[float, typer.Option(help="Replay speed: simulated seconds per wall second.")] = 120.0,
+    window: Annotated[str, typer.Option(help="Part of the day replayed live, local HH:MM-HH:MM.")] = "09:00-12:00",
     agents: Annotated[int, typer.Option(help="Agents in the generated team.")] = 80,
     seed: Annotated[int, typer.Option(help="Random seed of the generated data.")] = 7,
     service_level: Annotated[str, typer.Option(help="Staffing target, e.g. 80/20.")] = "80/30",
@@ -78,6 +81,7 @@ def demo_command(
         raise InvalidInput("must be >= 1", field="--days")
     if speed <= 0:
         raise InvalidInput("must be > 0", field="--speed")
+    replay_window = parse_window(window)
     console = Console()
     settings = Settings()
     paths = DemoPaths.under(Path(settings.data_dir))
@@ -115,10 +119,14 @@ def demo_command(
 
     console.rule(f"[bold]6/7 live queue: replay {replay_day} through the service")
     key = settings.bootstrap_key or f"dw_demo_{secrets.token_urlsafe(12)}"
-    live = settings.model_copy(update={"bootstrap_key": key, "port": free_port(port)})
+    # The live queue of the demo starts empty in a directory of its own, next to the dashboard's panels.
+    live_dir = work / "live"
+    shutil.rmtree(live_dir, ignore_errors=True)
+    shutil.copytree(report, live_dir / "report")
+    live = settings.model_copy(update={"bootstrap_key": key, "port": free_port(port), "data_dir": live_dir})
     with running_service(live) as url:
         rows, kpis = run_replay(url, key, today, work / "roster.csv", work / "agents.csv",
-                                replay_day=replay_day, speed=speed, console=console)
+                                replay_day=replay_day, window=replay_window, speed=speed, console=console)
         body = httpx.get(f"{url}/v1/kpis", headers={"Authorization": f"Bearer {key}"}, timeout=30).json()
         console.print(kpi_table(rows, f"live replay of {replay_day} at {speed:g}× (times in simulated seconds)"))
         console.rule("[bold]7/7 report")
@@ -137,6 +145,17 @@ def demo_command(
                     time.sleep(1)
             except KeyboardInterrupt:
                 console.print("stopped")
+
+
+def parse_window(text: str) -> tuple[dt_time, dt_time]:
+    first, sep, last = text.partition("-")
+    try:
+        start, end = dt_time.fromisoformat(first.strip()), dt_time.fromisoformat(last.strip())
+    except ValueError:
+        start = end = dt_time(0)
+    if not sep or end <= start:
+        raise InvalidInput(f"expected HH:MM-HH:MM with the end after the start, got {text!r}", field="--window")
+    return start, end
 
 
 def roster_week(work: Path, report: Path, *, time_limit: float, console: Console) -> None:

@@ -134,7 +134,7 @@ async def get_scorecards(
     weights: Annotated[str | None, Query(description="e.g. sla:0.4,fcr:0.3 (others keep defaults)")] = None,
     targets: Annotated[str | None, Query(description="e.g. sla:0.85,asa_s:120")] = None,
     forecast_aht: Annotated[str | None, Query(description="forecast AHT s per queue, e.g. billing:300")] = None,
-    reopen_window_h: Annotated[float, Query(ge=0)] = 168.0,
+    reopen_window_h: Annotated[float, Query(ge=0, le=8784)] = 168.0,
     min_sample: Annotated[int, Query(ge=0, description="leave dimensions with fewer observations out")] = 0,
 ) -> dict[str, Any]:
     start, end = parse_moment(from_, "from"), parse_moment(to, "to")
@@ -354,7 +354,7 @@ class PreviewBody(BaseModel):
     prior_outcomes: float = 20.0
     levels_per_10pct: float = 1.0
     aht_weight: float = 0.5
-    reopen_window_h: float = 168.0
+    reopen_window_h: float = Field(default=168.0, ge=0, le=8784)
 
 
 class AcceptBody(BaseModel):

@@ -23,6 +23,8 @@ from dispatcher.roster.rules.stability import published_candidates
 
 KICK_SIZE = 6
 """Shifts dropped at random before each new descent of the iterated local search."""
+MAX_STALLED_KICKS = 40
+"""Stop the iterated local search after this many kicks in a row without a better roster."""
 MIN_HOURS_POINTS = 50.0
 """Per quarter-hour below a contract minimum (as in the assignment model)."""
 
@@ -238,7 +240,9 @@ def improve(placed: list[Placed], candidates: Sequence[Candidate], groups: Seque
     moves = descend()
     best_cost, best = total(), snapshot()
     rng = random.Random(0)
-    while perf_counter() < deadline and placed:  # iterated local search: kick, descend, keep if better
+    stalled = 0
+    while perf_counter() < deadline and placed and stalled < MAX_STALLED_KICKS:  # kick, descend, keep if better
+        stalled += 1
         for pl in rng.sample(placed, min(KICK_SIZE, len(placed))):
             if feasible(pl.agent_id, pl, None):
                 apply(pl, -1)
@@ -247,7 +251,7 @@ def improve(placed: list[Placed], candidates: Sequence[Candidate], groups: Seque
         moves += descend()
         cost = total()
         if cost < best_cost - 1e-9:
-            best_cost, best = cost, snapshot()
+            best_cost, best, stalled = cost, snapshot(), 0
         else:
             restore(best)
     restore(best)
