@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from dispatcher.assign import ArrayAssignment, IntArray, _Pairs, _prepare
 from dispatcher.domain import Task
-from dispatcher.policy import AgentState, Assignment, AssignmentPolicy, build_assignment
+from dispatcher.policy import AgentState, Assignment, AssignmentPolicy, assign_with
 
 _Chooser = Callable[[IntArray, NDArray[np.float64], IntArray, IntArray], int]
 
@@ -125,39 +125,19 @@ def round_robin_arrays(
     return _run(p, layer, next_in_turn, by_best_score=False)
 
 
-ArrayRule = Callable[..., ArrayAssignment]
-
-
-def _domain(
-    rule: ArrayRule,
-    tasks: Sequence[Task],
-    agents: Sequence[AgentState],
-    now: datetime,
-    policy: AssignmentPolicy | None,
-) -> Assignment:
-    policy = policy or AssignmentPolicy()
-    tasks = tuple(tasks)
-    agents = tuple(agents)
-    scored = policy.score_pairs(tasks, agents, now)
-    layers = policy.task_layers(tasks, now)
-    spare = np.array([s.spare for s in agents], dtype=np.int64)
-    result = rule(scored.task, scored.agent, scored.score, spare, len(tasks), task_layer=layers)
-    return build_assignment(tasks, agents, now, scored, result, layers)
-
-
 def greedy(
     tasks: Sequence[Task], agents: Sequence[AgentState], now: datetime, policy: AssignmentPolicy | None = None
 ) -> Assignment:
-    return _domain(greedy_arrays, tasks, agents, now, policy)
+    return assign_with(greedy_arrays, tasks, agents, now, policy)
 
 
 def round_robin(
     tasks: Sequence[Task], agents: Sequence[AgentState], now: datetime, policy: AssignmentPolicy | None = None
 ) -> Assignment:
-    return _domain(round_robin_arrays, tasks, agents, now, policy)
+    return assign_with(round_robin_arrays, tasks, agents, now, policy)
 
 
 def least_busy(
     tasks: Sequence[Task], agents: Sequence[AgentState], now: datetime, policy: AssignmentPolicy | None = None
 ) -> Assignment:
-    return _domain(least_busy_arrays, tasks, agents, now, policy)
+    return assign_with(least_busy_arrays, tasks, agents, now, policy)

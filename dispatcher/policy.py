@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -392,6 +392,31 @@ def build_assignment(
     )
 
 
+class ArrayRule(Protocol):
+    """An array-level assignment rule: the exact optimizer or a baseline (greedy, round-robin …)."""
+
+    def __call__(self, task: IntArray, agent: IntArray, score: FloatArray, capacity: IntArray, n_tasks: int, *,
+                 task_layer: IntArray | None = None) -> ArrayAssignment: ...
+
+
+def assign_with(
+    rule: ArrayRule,
+    tasks: Sequence[Task],
+    agents: Sequence[AgentState],
+    now: datetime,
+    policy: AssignmentPolicy | None = None,
+) -> Assignment:
+    """Score ``tasks`` × ``agents`` under ``policy`` and let ``rule`` pick the pairs."""
+    policy = policy or AssignmentPolicy()
+    tasks = tuple(tasks)
+    agents = tuple(agents)
+    scored = policy.score_pairs(tasks, agents, now)
+    layers = policy.task_layers(tasks, now)
+    spare = np.array([s.spare for s in agents], dtype=np.int64)
+    result = rule(scored.task, scored.agent, scored.score, spare, len(tasks), task_layer=layers)
+    return build_assignment(tasks, agents, now, scored, result, layers)
+
+
 def assign(
     tasks: Sequence[Task],
     agents: Sequence[AgentState],
@@ -399,11 +424,4 @@ def assign(
     policy: AssignmentPolicy | None = None,
 ) -> Assignment:
     """Exact best assignment of ``tasks`` to ``agents`` at ``now`` under ``policy`` (default policy)."""
-    policy = policy or AssignmentPolicy()
-    tasks = tuple(tasks)
-    agents = tuple(agents)
-    scored = policy.score_pairs(tasks, agents, now)
-    layers = policy.task_layers(tasks, now)
-    spare = np.array([s.spare for s in agents], dtype=np.int64)
-    result = assign_arrays(scored.task, scored.agent, scored.score, spare, len(tasks), task_layer=layers)
-    return build_assignment(tasks, agents, now, scored, result, layers)
+    return assign_with(assign_arrays, tasks, agents, now, policy)

@@ -123,11 +123,14 @@ AGENTS = [
 ]
 
 
+TEAM_OF_SKILL = {"billing": "Team Billing", "tech": "Team Tech", "sales": "Team Sales"}
+
+
 def seed_floor(api: httpx.Client) -> None:
     for agent_id, name, skills, primary, status in AGENTS:
         resp = api.put(f"/v1/agents/{agent_id}", json={
             "name": name, "skills": skills, "primary_skills": primary, "capacity": 2,
-            "supervisor": "maria.supervisor"})
+            "team": TEAM_OF_SKILL[primary[0]], "supervisor": "maria.supervisor"})
         assert resp.status_code == 200, resp.text
         assert api.put(f"/v1/agents/{agent_id}/status", json={"status": status}).status_code == 200
     # skill, urgent, important, how many, deadline offset (minutes; None = policy default)
@@ -146,6 +149,72 @@ def seed_floor(api: httpx.Client) -> None:
                 ("claims", False, False, 4, None)]
     create_tasks(api, unserved, "claims")
     wait_until("the SLA monitor to raise alerts", lambda: api.get("/v1/alerts").json())
+
+
+def accepted_tasks(api: httpx.Client) -> list[dict[str, Any]]:
+    """Tasks agents hold (accepted offers), oldest agent id first."""
+    held = []
+    for agent in sorted(api.get("/v1/agents").json(), key=lambda a: a["id"]):
+        for task_id in agent["tasks"]:
+            task = api.get(f"/v1/tasks/{task_id}").json()
+            if task["status"] == "assigned":
+                held.append(task)
+    return held
+
+
+def complete_through_agent_flow(service: Service) -> str:
+    """An agent signs in with its own key, accepts the offer it holds and completes the task; returns the task id."""
+    api = service.api
+
+    def an_offer() -> dict[str, Any] | None:
+        for agent in api.get("/v1/agents").json():
+            for task_id in agent["tasks"]:
+                task = api.get(f"/v1/tasks/{task_id}").json()
+                if task["status"] == "offered" and task["offer_id"]:
+                    return task
+        return None
+
+    task = wait_until("an open offer for an agent", an_offer)
+    key = api.post("/v1/keys", json={"role": "agent", "agent_id": task["agent_id"]})
+    assert key.status_code in (200, 201), key.text
+    with httpx.Client(base_url=service.url, headers={"Authorization": f"Bearer {key.json()['key']}"},
+                      timeout=10) as agent_api:
+        accepted = agent_api.post(f"/v1/offers/{task['offer_id']}/accept")
+        assert accepted.status_code == 200, accepted.text
+        done = agent_api.post(f"/v1/tasks/{task['id']}/complete", json={
+            "resolution_code": "solved", "first_contact_resolved": True})
+        assert done.status_code == 200, done.text
+        assert done.json()["status"] == "completed"
+    return str(task["id"])
+
+
+def seed_performance(service: Service) -> dict[str, Any]:
+    """Completed work (one through an agent's own key, the rest by the supervisor), a rating, a target with an
+    owner and deadline, and an improvement plan with an overdue action whose owner has been alerted."""
+    api = service.api
+    complete_through_agent_flow(service)
+    for task in accepted_tasks(api)[:2]:
+        done = api.post(f"/v1/tasks/{task['id']}/complete", json={"first_contact_resolved": True})
+        assert done.status_code == 200, done.text
+        assert api.post(f"/v1/tasks/{task['id']}/satisfaction", json={"score": 5}).status_code == 204
+    deadline = (datetime.now(SITE_TZ) + timedelta(days=45)).date().isoformat()
+    target = api.post("/v1/targets", json={
+        "kpi": "sla", "level": "queue", "scope": "billing", "value": 0.8, "owner": "team lead Bea",
+        "deadline": deadline, "description": "billing SL >= 80 % by the deadline"})
+    assert target.status_code == 201, target.text
+    due = (datetime.now(SITE_TZ) - timedelta(days=3)).date().isoformat()
+    plan = api.post("/v1/plans", json={
+        "target_id": target.json()["id"], "title": "Billing recovery", "owner": "team lead Bea",
+        "actions": [{"description": "Cross-train two tech agents on billing", "owner": "coach Carl", "due": due}]})
+    assert plan.status_code == 201, plan.text
+    alerts = api.post("/v1/plans/alerts/sweep")
+    assert alerts.status_code == 200 and len(alerts.json()) == 1, alerts.text
+    return {"target": target.json(), "plan": plan.json(), "deadline": deadline, "due": due}
+
+
+def handled_on_board(page: Any) -> int:
+    cells = page.locator('#scorecards tr.card-row td[data-metric="handled"]').all_inner_texts()
+    return sum(int(c) for c in cells)
 
 
 def create_tasks(api: httpx.Client, plan: list[tuple[str, bool, bool, int, int | None]], prefix: str) -> None:
@@ -213,6 +282,7 @@ def test_dashboard_shows_live_queue_changes_in_a_real_browser(service: Service, 
     from playwright.sync_api import sync_playwright
 
     seed_floor(service.api)
+    perf = seed_performance(service)
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
             str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
@@ -260,6 +330,49 @@ def test_dashboard_shows_live_queue_changes_in_a_real_browser(service: Service, 
             assert page.locator("#agents .agent").count() == len(AGENTS)
             assert page.locator("#alerts .alert-row").count() >= 1
             assert page.locator("#kpis .kpi").count() == 4
+            # Scorecards: one row per team that completed work, each composite explained by its parts.
+            page.wait_for_selector("#scorecards tr.card-row")
+            teams = page.locator("#scorecards tr.card-row td.key").all_inner_texts()
+            assert teams and set(teams) <= set(TEAM_OF_SKILL.values()), teams
+            assert handled_on_board(page) == 3
+            opened = page.locator("#scorecards tr.card-row").first.get_attribute("data-key")
+            composite = page.locator(f'#scorecards tr[data-key="{opened}"] [data-testid="composite"]')
+            assert " = " in (composite.get_attribute("title") or "")  # the explain() text: parts summed
+            composite.click()
+            parts = page.locator("#scorecards tr.parts-row:not([hidden]) table.parts tbody tr")
+            assert parts.count() >= 5
+            assert "sla" not in parts.first.inner_text()  # labelled for people, not column names
+            assert "SLA attainment" in page.inner_text("#scorecards tr.parts-row:not([hidden])")
+
+            # Targets: the one created through the API, with its owner, deadline, achievement and status.
+            row = page.wait_for_selector(f'#targets [data-target-id="{perf["target"]["id"]}"]')
+            text = row.inner_text()
+            assert "SLA attainment ≥ 80.0 %" in text and "queue billing" in text, text
+            assert "team lead Bea" in text and perf["deadline"] in text, text
+            assert "%" in row.query_selector('[data-testid="achievement"]').inner_text()
+            action = page.wait_for_selector("#plan-actions .action-row")
+            text = action.inner_text()
+            assert "coach Carl" in text and perf["due"] in text and "owner alerted" in text, text
+
+            # Another completion reaches the scorecards through the task event stream.
+            complete_through_agent_flow(service)
+            page.wait_for_function(
+                "Array.from(document.querySelectorAll('#scorecards tr.card-row td[data-metric=\"handled\"]'))"
+                ".reduce((n, td) => n + parseInt(td.textContent, 10), 0) === 4", timeout=WAIT_S * 1000)
+
+            # The level picker re-asks for queue scorecards.
+            page.select_option("#scorecard-level", "queue")
+            page.wait_for_function("document.getElementById('scorecard-summary').textContent.includes('queue')",
+                                   timeout=WAIT_S * 1000)
+            queues = set(page.locator("#scorecards tr.card-row td.key").all_inner_texts())
+            assert queues == {"billing", "tech", "sales", "claims"}, queues  # claims: created, none handled
+            page.select_option("#scorecard-level", "team")
+            page.wait_for_function("document.getElementById('scorecard-summary').textContent.includes('team')",
+                                   timeout=WAIT_S * 1000)
+            # The breakdown opened above stays open across re-renders (and shows in the picture).
+            page.wait_for_selector(f'#scorecards tr[data-key="{opened}"] [aria-expanded="true"]')
+            assert page.locator("#scorecards tr.parts-row:not([hidden])").count() == 1
+
             assert page.locator(".empty.error").count() == 0
             assert not console_errors, console_errors
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-import httpx
 import pandas as pd
 import typer
 from rich.console import Console
@@ -127,13 +126,10 @@ def demo_command(
     with running_service(live) as url:
         rows, kpis = run_replay(url, key, today, work / "roster.csv", work / "agents.csv",
                                 replay_day=replay_day, window=replay_window, speed=speed, console=console)
-        body = httpx.get(f"{url}/v1/kpis", headers={"Authorization": f"Bearer {key}"}, timeout=30).json()
         console.print(kpi_table(rows, f"live replay of {replay_day} at {speed:g}× (times in simulated seconds)"))
         console.rule("[bold]7/7 report")
         page = write_demo_report(report, kpis, replay_day)
         console.print(f"plots and report: [bold]{page}[/bold]")
-        console.print(f"service KPIs (wall-clock, compressed {speed:g}×): "
-                      + ", ".join(f"{k}={v}" for k, v in body.items() if not isinstance(v, dict | list))[:400])
         console.print(f"dashboard: [bold]{url}/[/bold]  supervisor key: [bold]{key}[/bold]")
         console.print(f"done in {time.monotonic() - started:.0f} s", style="dim")
         if not no_browser:

@@ -3,7 +3,9 @@
  * Live state comes from the service's JSON endpoints (/v1/queues, /v1/agents, /v1/alerts, /v1/kpis),
  * refreshed on every event of the SSE stream /dashboard/events (= /v1/events with the key as ?key=,
  * because EventSource cannot send headers) and polled every 2 s whenever the stream is not open. Forecast, coverage,
- * shifts and simulation come from /dashboard/panels/<name> (files the demo writes).
+ * shifts and simulation come from /dashboard/panels/<name> (files the demo writes). Scorecards, targets and
+ * overdue improvement-plan actions come from /v1/scorecards, /v1/targets, /v1/plans and /v1/plans/alerts,
+ * refreshed every 10 s and shortly after every task event.
  */
 (function () {
   "use strict";
@@ -22,7 +24,8 @@
     occupancy: { min: 0.75, max: 0.85 } };
 
   var state = { key: null, es: null, sseOpen: false, lastLive: 0, lastSlow: 0, refreshTimer: null,
-    panels: {}, charts: {}, alerts: [], tz: null, inflight: false, pending: false };
+    panels: {}, charts: {}, alerts: [], tz: null, inflight: false, pending: false,
+    lastPerf: 0, perfInflight: false, perfPending: false, perfTimer: null, openCards: {} };
 
   function $(id) { return document.getElementById(id); }
   function el(tag, cls, text) {
@@ -478,6 +481,300 @@
     $("simulation-summary").textContent = (panel.replications ? panel.replications + " replications" : "") ;
   }
 
+  // ---- performance management: scorecards, targets, overdue plan actions ---------------------
+  // /v1/scorecards?level=&from=: {dimensions: [{metric, target, weight, higher_is_better}],
+  //   cards: [{key, composite, metrics: {handled, asa_s, sla, sla_n, fcr, fcr_n, satisfaction, satisfaction_n, ...},
+  //            components: [{metric, value, target, higher_is_better, weight, score, points, sample, counted}],
+  //            explain}]}
+  // /v1/targets: [{id, kpi, level, scope, value, owner, deadline, status: {actual, achievement_rate, met, trend,
+  //   on_track, days_left, overdue, ...}}]; /v1/plans: [{id, target_id, title, owner, actions: [{id, description,
+  //   owner, due, done_at, overdue}]}]; /v1/plans/alerts: [{plan_id, action_id, owner, due, raised_at, ...}]
+  var KPI_LABELS = { tasks: "Tasks", handled: "Volume handled", answered: "Answered", asa_s: "ASA",
+    sla: "SLA attainment", sla_Q1: "SLA Q1", sla_Q2: "SLA Q2", sla_Q3: "SLA Q3", sla_Q4: "SLA Q4",
+    aht_s: "AHT", forecast_aht_s: "Forecast AHT", aht_vs_forecast: "AHT vs forecast", fcr: "First-contact resolution",
+    abandonment: "Abandonment", abandoned: "Abandoned", complaint_rate: "Complaint rate",
+    satisfaction: "Satisfaction (4–5 of 5)", satisfaction_mean: "Mean satisfaction", occupancy: "Occupancy",
+    adherence: "Adherence", sla_n: "SLA sample", fcr_n: "FCR sample", satisfaction_n: "Ratings", handled_s: "Handled time" };
+  var RATE_KPIS = { sla: 1, sla_Q1: 1, sla_Q2: 1, sla_Q3: 1, sla_Q4: 1, fcr: 1, abandonment: 1, complaint_rate: 1,
+    satisfaction: 1, occupancy: 1, adherence: 1 };
+  var SECOND_KPIS = { asa_s: 1, aht_s: 1, forecast_aht_s: 1, handled_s: 1 };
+  var LOWER_IS_BETTER = { asa_s: 1, aht_s: 1, aht_vs_forecast: 1, abandonment: 1, abandoned: 1, complaint_rate: 1 };
+  var DIM_COLOURS = ["#2f6fd1", "#0f9d8a", "#8e5cd6", "#d9730d", "#5f7d95", "#c2417a", "#198a45", "#b58900", "#7a1c5c"];
+  var TREND_MARKS = { improving: "↗ improving", worsening: "↘ worsening", flat: "→ flat", unknown: "· no trend yet" };
+
+  function dur(v) { return v === null ? "—" : v < 100 ? v.toFixed(1) + " s" : age(v); }
+  function kpiLabel(kpi) { return KPI_LABELS[kpi] || kpi; }
+  function kpiValue(kpi, v) {
+    v = num(v);
+    if (v === null) return "—";
+    if (RATE_KPIS[kpi]) return pct(v);
+    if (SECOND_KPIS[kpi]) return dur(v);
+    if (kpi === "aht_vs_forecast") return v.toFixed(2) + "×";
+    if (kpi === "satisfaction_mean") return v.toFixed(2) + " / 5";
+    return String(Math.round(v * 100) / 100);
+  }
+  function dateText(iso) {
+    var t = Date.parse(iso);
+    if (isNaN(t)) return iso || "—";
+    try { return new Date(t).toLocaleDateString("en-CA", { timeZone: state.tz || undefined }); }
+    catch (e) { return new Date(t).toISOString().slice(0, 10); }
+  }
+  function days(d) { d = Math.abs(d); return d < 1 ? Math.round(d * 24) + " h" : Math.round(d) + " d"; }
+
+  function scorecardFrom(win) {
+    if (win === "7d" || win === "30d") return new Date(Date.now() - (win === "7d" ? 7 : 30) * 86400e3);
+    return startOfToday();
+  }
+
+  // met / missed against the scored dimension's target (null when not scored or no value)
+  function verdict(dim, value) {
+    if (!dim || value === null) return null;
+    return dim.higher_is_better ? value >= dim.target : value <= dim.target;
+  }
+
+  function metricCell(card, dims, metric, sampleOf) {
+    var value = num(card.metrics[metric]), td = el("td", null, kpiValue(metric, value));
+    td.dataset.metric = metric;
+    var ok = verdict(dims[metric], value);
+    if (ok !== null) {
+      td.className = ok ? "met" : "missed";
+      td.title = kpiLabel(metric) + " target " + (dims[metric].higher_is_better ? "≥ " : "≤ ") +
+        kpiValue(metric, dims[metric].target);
+    }
+    if (sampleOf) {
+      var n = num(card.metrics[sampleOf]);
+      td.appendChild(el("span", "n", "n " + (n === null ? 0 : n)));
+    }
+    return td;
+  }
+
+  function compositeBreakdown(card, dimOrder) {
+    var table = el("table", "parts"), head = el("tr");
+    ["dimension", "value", "target", "score", "weight", "points", "n"].forEach(function (h) { head.appendChild(el("th", null, h)); });
+    table.appendChild(el("thead")).appendChild(head);
+    var body = el("tbody");
+    (card.components || []).forEach(function (c) {
+      var tr = el("tr", c.counted ? "" : "uncounted");
+      var name = el("td");
+      var swatch = el("i", "sw");
+      swatch.style.background = DIM_COLOURS[dimOrder[c.metric] % DIM_COLOURS.length];
+      name.appendChild(swatch);
+      name.appendChild(document.createTextNode(kpiLabel(c.metric)));
+      tr.appendChild(name);
+      tr.appendChild(el("td", null, kpiValue(c.metric, c.value)));
+      tr.appendChild(el("td", null, (c.higher_is_better ? "≥ " : "≤ ") + kpiValue(c.metric, c.target)));
+      tr.appendChild(el("td", null, num(c.score) === null ? "—" : num(c.score).toFixed(2)));
+      tr.appendChild(el("td", null, num(c.weight).toFixed(2)));
+      tr.appendChild(el("td", null, c.counted ? num(c.points).toFixed(1) : "not counted"));
+      tr.appendChild(el("td", null, num(c.sample) === null ? "—" : String(num(c.sample))));
+      body.appendChild(tr);
+    });
+    table.appendChild(body);
+    var foot = el("tfoot"), total = el("tr");
+    total.appendChild(el("td", null, "composite"));
+    total.appendChild(el("td", null, "Σ points, each = 100 × weight ÷ Σ counted weights × score"));
+    total.lastChild.colSpan = 4;
+    total.appendChild(el("td", null, num(card.composite) === null ? "—" : num(card.composite).toFixed(1)));
+    total.appendChild(el("td"));
+    foot.appendChild(total);
+    table.appendChild(foot);
+    return table;
+  }
+
+  function renderScorecards(body, level) {
+    var node = clear($("scorecards"));
+    var cards = (body && body.cards) || [];
+    $("scorecard-summary").textContent = cards.length ? cards.length + " " + level + (cards.length === 1 ? "" : "s") : "";
+    if (!cards.length) { empty(node, "no data yet"); return; }
+    var dims = {}, dimOrder = {};
+    (body.dimensions || []).forEach(function (d, i) { dims[d.metric] = d; dimOrder[d.metric] = i; });
+    var table = el("table", "score"), head = el("tr");
+    [level, "handled", "ASA", "SLA", "FCR", "satisfaction", "composite"].forEach(function (h) {
+      head.appendChild(el("th", null, h));
+    });
+    table.appendChild(el("thead")).appendChild(head);
+    var tbody = el("tbody");
+    cards.slice().sort(function (a, b) {
+      return (num(b.composite) === null ? -1 : num(b.composite)) - (num(a.composite) === null ? -1 : num(a.composite)) ||
+        String(a.key).localeCompare(String(b.key));
+    }).forEach(function (card) {
+      var id = level + ":" + card.key;
+      var tr = el("tr", "card-row");
+      tr.dataset.key = card.key;
+      tr.appendChild(el("td", "key", card.key));
+      tr.appendChild(metricCell(card, dims, "handled"));
+      tr.appendChild(metricCell(card, dims, "asa_s", "answered"));
+      tr.appendChild(metricCell(card, dims, "sla", "sla_n"));
+      tr.appendChild(metricCell(card, dims, "fcr", "fcr_n"));
+      tr.appendChild(metricCell(card, dims, "satisfaction", "satisfaction_n"));
+      var td = el("td", "composite");
+      var open = !!state.openCards[id];
+      var button = el("button", "comp-toggle", (num(card.composite) === null ? "—" : num(card.composite).toFixed(1)) +
+        (open ? " ▾" : " ▸"));
+      button.type = "button";
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      button.title = card.explain || "";
+      button.dataset.testid = "composite";
+      var bar = el("div", "comp-bar");
+      (card.components || []).forEach(function (c) {
+        if (!c.counted || !(num(c.points) > 0)) return;
+        var part = el("span");
+        part.style.width = Math.min(100, num(c.points)) + "%";
+        part.style.background = DIM_COLOURS[dimOrder[c.metric] % DIM_COLOURS.length];
+        part.title = kpiLabel(c.metric) + ": " + num(c.points).toFixed(1) + " points";
+        bar.appendChild(part);
+      });
+      td.appendChild(button);
+      td.appendChild(bar);
+      tr.appendChild(td);
+      tbody.appendChild(tr);
+      var detail = el("tr", "parts-row");
+      detail.hidden = !open;
+      var cell = el("td");
+      cell.colSpan = 7;
+      cell.appendChild(compositeBreakdown(card, dimOrder));
+      detail.appendChild(cell);
+      tbody.appendChild(detail);
+      button.addEventListener("click", function () {
+        state.openCards[id] = !state.openCards[id];
+        detail.hidden = !state.openCards[id];
+        button.setAttribute("aria-expanded", state.openCards[id] ? "true" : "false");
+        button.textContent = button.textContent.slice(0, -2) + (state.openCards[id] ? " ▾" : " ▸");
+      });
+    });
+    table.appendChild(tbody);
+    node.appendChild(table);
+  }
+
+  function targetState(s) {
+    if (!s) return { cls: "idle", text: "not measured" };
+    if (s.overdue) return { cls: "bad", text: "overdue" };
+    if (s.met) return { cls: "ok", text: "met" };
+    if (num(s.actual) === null) return { cls: "idle", text: "no data yet" };
+    if (s.on_track) return { cls: "ok", text: "on track" };
+    return { cls: "warn", text: "off track" };
+  }
+
+  function renderTargets(list) {
+    var node = clear($("targets"));
+    list = Array.isArray(list) ? list : [];
+    $("target-count").textContent = String(list.length);
+    if (!list.length) { empty(node, "no targets set"); $("target-summary").textContent = ""; return; }
+    var tally = {};
+    list.slice().sort(function (a, b) { return Date.parse(a.deadline) - Date.parse(b.deadline); }).forEach(function (t) {
+      var s = t.status || null, st = targetState(s);
+      tally[st.text] = (tally[st.text] || 0) + 1;
+      var row = el("div", "target-row " + st.cls);
+      row.dataset.targetId = t.id;
+      var main = el("div", "t-main");
+      var what = el("div", "t-what");
+      what.appendChild(el("b", null, kpiLabel(t.kpi) + " " + (LOWER_IS_BETTER[t.kpi] ? "≤ " : "≥ ") + kpiValue(t.kpi, t.value)));
+      what.appendChild(document.createTextNode(" · " + t.level + " " + t.scope));
+      main.appendChild(what);
+      var left = s && num(s.days_left) !== null ? (s.days_left >= 0 ? " (" + days(s.days_left) + " left)" : " (passed)") : "";
+      main.appendChild(el("div", "t-who", "owner " + t.owner + " · due " + dateText(t.deadline) + left));
+      if (t.description) main.title = t.description;
+      row.appendChild(main);
+      var side = el("div", "t-score");
+      var rate = s ? num(s.achievement_rate) : null;
+      var line = el("div", "t-rate");
+      line.appendChild(el("span", "muted", "actual " + kpiValue(t.kpi, s ? s.actual : null) + " · "));
+      var achieved = el("b", null, rate === null ? "—" : Math.round(rate * 100) + " %");
+      achieved.dataset.testid = "achievement";
+      line.appendChild(achieved);
+      line.appendChild(el("span", "muted", " achieved"));
+      side.appendChild(line);
+      var bar = el("div", "t-bar"), fill = el("span");
+      fill.style.width = (rate === null ? 0 : Math.min(100, rate * 100)) + "%";
+      bar.appendChild(fill);
+      side.appendChild(bar);
+      var tags = el("div", "t-tags");
+      var trend = (s && s.trend) || "unknown";
+      tags.appendChild(el("span", "trend " + trend, TREND_MARKS[trend] || trend));
+      tags.appendChild(el("span", "tstatus " + st.cls, st.text));
+      side.appendChild(tags);
+      row.appendChild(side);
+      node.appendChild(row);
+    });
+    $("target-summary").textContent = Object.keys(tally).sort().map(function (k) { return tally[k] + " " + k; }).join(" · ");
+  }
+
+  function renderPlanActions(plans, alerts) {
+    var node = clear($("plan-actions"));
+    var alerted = {};
+    (Array.isArray(alerts) ? alerts : []).forEach(function (a) { alerted[a.plan_id + ":" + a.action_id] = a; });
+    var rows = [];
+    (Array.isArray(plans) ? plans : []).forEach(function (p) {
+      (p.actions || []).forEach(function (a) { if (a.overdue && !a.done_at) rows.push({ plan: p, action: a }); });
+    });
+    rows.sort(function (x, y) { return Date.parse(x.action.due) - Date.parse(y.action.due); });
+    $("action-count").textContent = String(rows.length);
+    if (!rows.length) {
+      empty(node, (plans && plans.length ? plans.length + " plan" + (plans.length === 1 ? "" : "s") + ", " : "") +
+        "no overdue actions");
+      return;
+    }
+    var now = Date.now();
+    rows.forEach(function (r) {
+      var row = el("div", "action-row");
+      row.dataset.actionId = r.plan.id + ":" + r.action.id;
+      var mid = el("div");
+      mid.appendChild(el("div", "what", r.action.description));
+      var who = "owner " + r.action.owner + " · due " + dateText(r.action.due) + " · plan " + r.plan.title +
+        " (target " + r.plan.target_id + ")";
+      mid.appendChild(el("div", "who", who));
+      row.appendChild(mid);
+      var late = el("div", "late", days((now - Date.parse(r.action.due)) / 86400e3) + " late");
+      if (alerted[r.plan.id + ":" + r.action.id]) late.appendChild(el("span", "alerted", "owner alerted"));
+      row.appendChild(late);
+      node.appendChild(row);
+    });
+  }
+
+  function panelFailed(node, err) {
+    if (err && err.auth) throw err;  // signs out via showError
+    clear(node).appendChild(el("div", "empty error", "cannot show this panel: " + (err ? err.message : "unknown error")));
+  }
+
+  function refreshPerf() {
+    if (!state.key) return Promise.resolve();
+    if (state.perfInflight) { state.perfPending = true; return Promise.resolve(); }
+    state.perfInflight = true;
+    state.perfPending = false;
+    state.lastPerf = Date.now();
+    var level = $("scorecard-level").value || "team";
+    var from = scorecardFrom($("scorecard-window").value);
+    var cards = api("/v1/scorecards?level=" + encodeURIComponent(level) + "&from=" + encodeURIComponent(from.toISOString()))
+      .then(function (body) {
+        var key = JSON.stringify([level, body]);
+        if (state.panels.scorecards === key) return;
+        state.panels.scorecards = key;
+        renderScorecards(body, level);
+      }, function (err) { state.panels.scorecards = null; panelFailed($("scorecards"), err); });
+    var targets = api("/v1/targets").then(function (list) {
+      var key = JSON.stringify(list);
+      if (state.panels.targets === key) return;
+      state.panels.targets = key;
+      renderTargets(list);
+    }, function (err) { state.panels.targets = null; panelFailed($("targets"), err); });
+    var actions = Promise.all([api("/v1/plans"), api("/v1/plans/alerts")]).then(function (both) {
+      var key = JSON.stringify(both);
+      if (state.panels.actions === key) return;
+      state.panels.actions = key;
+      renderPlanActions(both[0], both[1]);
+    }, function (err) { state.panels.actions = null; panelFailed($("plan-actions"), err); });
+    return Promise.all([cards, targets, actions]).catch(showError).finally(function () {
+      state.perfInflight = false;
+      if (state.perfPending) schedulePerf();
+    });
+  }
+
+  // Task events (completions, new tasks) change the scorecards: refresh soon, at most about once a second.
+  function schedulePerf() {
+    if (state.perfTimer) return;
+    state.perfTimer = setTimeout(function () { state.perfTimer = null; refreshPerf(); }, 1000);
+  }
+
   // ---- data flow -------------------------------------------------------------------------------
   // Midnight of today at the site (the panels' timezone), else in the browser's timezone.
   function startOfToday() {
@@ -575,6 +872,7 @@
     es.onopen = function () { state.sseOpen = true; setLive("live"); scheduleRefresh(); };
     es.onmessage = scheduleRefresh;
     ["task", "alert", "offer", "agent"].forEach(function (type) { es.addEventListener(type, scheduleRefresh); });
+    es.addEventListener("task", schedulePerf);
     es.onerror = function () {
       state.sseOpen = false;
       setLive("polling");
@@ -588,6 +886,7 @@
     setLive("connecting");
     refreshLive();
     refreshSlow();
+    refreshPerf();
     openStream();
     ticker = setInterval(function () {
       var now = Date.now();
@@ -595,6 +894,7 @@
       if (!state.sseOpen && now - state.lastLive >= 2000) refreshLive();
       else if (now - state.lastLive >= 15000) refreshLive();
       if (now - state.lastSlow >= 10000) refreshSlow();
+      if (now - state.lastPerf >= 10000) refreshPerf();
       drawAlertsAges();
     }, 1000);
   }
@@ -612,6 +912,7 @@
     if (state.es) { state.es.close(); state.es = null; }
     state.sseOpen = false;
     if (ticker) { clearInterval(ticker); ticker = null; }
+    if (state.perfTimer) { clearTimeout(state.perfTimer); state.perfTimer = null; }
     state.panels = {};
   }
 
@@ -631,6 +932,9 @@
     $("forecast-queue").addEventListener("change", function () {
       var cached = state.panels.forecast_today;
       renderForecast(cached ? JSON.parse(cached)[0] : null);
+    });
+    ["scorecard-level", "scorecard-window"].forEach(function (id) {
+      $(id).addEventListener("change", function () { state.panels.scorecards = null; refreshPerf(); });
     });
     $("clock").textContent = clockText(new Date(), null);
     var key = storedKey();
