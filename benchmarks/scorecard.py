@@ -117,7 +117,8 @@ def baseline(events: pd.DataFrame) -> pd.DataFrame:
             "fcr": a["fcr_sum"] / a["fcr_n"] if a["fcr_n"] else math.nan,
             "satisfaction_mean": a["score_sum"] / a["score_n"] if a["score_n"] else math.nan,
         }
-    return pd.DataFrame.from_dict(rows, orient="index")[list(METRICS)].sort_index()
+    frame = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=list(METRICS))
+    return frame.sort_index()
 
 
 def timed(fn: Any, *args: Any) -> tuple[float, Any]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from hypothesis import settings
 
 from api.embedded_redis import EmbeddedRedis
 
@@ -45,3 +46,9 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
     yield client
     client.flushdb()
     client.close()
+
+
+# CI runs each property test on a fixed, reproducible sequence of examples; locally they explore.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")

@@ -137,3 +137,28 @@ def test_event_stream_takes_the_key_from_the_query(client: TestClient) -> None:
     assert resp.headers["content-type"].startswith("text/event-stream")
     assert "event: task" in resp.text
     assert created.json()["id"] in resp.text
+
+
+def test_page_has_the_performance_panels_and_the_script_reads_their_endpoints(client: TestClient) -> None:
+    page = client.get("/").text
+    for node in ('id="scorecard-card"', 'id="scorecards"', 'id="scorecard-level"', 'id="scorecard-window"',
+                 'id="target-card"', 'id="targets"', 'id="plan-actions"'):
+        assert node in page, node
+    levels = re.search(r'<select id="scorecard-level".*?</select>', page, re.S)
+    assert levels is not None
+    assert re.findall(r'<option value="(\w+)"', levels.group(0)) == ["team", "agent", "queue"]
+    script = client.get("/dashboard/static/dashboard.js").text
+    for endpoint in ("/v1/scorecards?level=", "/v1/targets", "/v1/plans", "/v1/plans/alerts"):
+        assert endpoint in script, endpoint
+
+
+def test_endpoints_the_performance_panels_read_exist_for_a_supervisor_only(client: TestClient) -> None:
+    integration = make_key(client, "integration")
+    for path in ("/v1/scorecards?level=team", "/v1/scorecards?level=agent", "/v1/scorecards?level=queue",
+                 "/v1/targets", "/v1/plans", "/v1/plans/alerts"):
+        assert client.get(path).status_code == 401, path
+        assert client.get(path, headers=auth(integration)).status_code == 403, path
+        resp = client.get(path, headers=auth())
+        assert resp.status_code == 200, (path, resp.text)
+    empty = client.get("/v1/scorecards", params={"level": "team", "from": "2026-11-23T05:00:00.000Z"}, headers=auth())
+    assert empty.json()["cards"] == []  # the JavaScript's toISOString() form is accepted; nothing yet: "no data yet"

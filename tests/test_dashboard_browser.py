@@ -354,7 +354,7 @@ def test_dashboard_shows_live_queue_changes_in_a_real_browser(service: Service, 
             text = action.inner_text()
             assert "coach Carl" in text and perf["due"] in text and "owner alerted" in text, text
 
-            # Another completion reaches the scorecards through the task event stream.
+            # Another completion reaches the scorecards (after its task event, or by the 10 s refresh at the latest).
             complete_through_agent_flow(service)
             page.wait_for_function(
                 "Array.from(document.querySelectorAll('#scorecards tr.card-row td[data-metric=\"handled\"]'))"
@@ -383,11 +383,20 @@ def test_dashboard_shows_live_queue_changes_in_a_real_browser(service: Service, 
             # Without the event stream (a proxy that drops SSE), the board falls back to polling.
             polled = context.new_page()
             polled.route("**/dashboard/events*", lambda route: route.abort())
+            # A server with nothing to score or track yet: the panels say so instead of drawing empty tables.
+            polled.route("**/v1/scorecards*", lambda route: route.fulfill(
+                status=200, content_type="application/json", body='{"level": "team", "dimensions": [], "cards": []}'))
+            polled.route("**/v1/targets", lambda route: route.fulfill(
+                status=200, content_type="application/json", body="[]"))
             polled.goto(service.url + "/")  # a new tab: sessionStorage is per tab, so sign in again
             polled.fill("#login-key", SUPERVISOR_KEY)
             polled.click("#login-submit")
             polled.wait_for_selector(claims)
             polled.wait_for_selector("#live.poll", timeout=WAIT_S * 1000)
+            polled.wait_for_selector("#scorecards .empty")
+            assert polled.inner_text("#scorecards") == "no data yet"
+            assert polled.inner_text("#targets") == "no targets set"
+            assert "coach Carl" in polled.inner_text("#plan-actions")  # the real plans still show
             shown = int(polled.inner_text(claims))
             assert service.api.post("/v1/tasks", json={
                 "external_id": "browser-2", "source": "web", "skill": "claims"}).status_code == 201

@@ -38,7 +38,8 @@ def erlang_b_by_recursion(n: int, a: float) -> float:
 
 
 def pyworkforce_model(traffic: float, aht_s: float, answer_s: float):  # type: ignore[no-untyped-def]
-    erlang = pytest.importorskip("pyworkforce.queuing").ErlangC
+    from pyworkforce.queuing import ErlangC as erlang  # the test extra installs it: a missing one fails
+
     # pyworkforce works in minutes: transactions per interval, aht and asa in minutes
     return erlang(transactions=traffic * 15.0 / (aht_s / 60.0), aht=aht_s / 60.0, asa=answer_s / 60.0, interval=15)
 

@@ -500,7 +500,7 @@
   var SECOND_KPIS = { asa_s: 1, aht_s: 1, forecast_aht_s: 1, handled_s: 1 };
   var LOWER_IS_BETTER = { asa_s: 1, aht_s: 1, aht_vs_forecast: 1, abandonment: 1, abandoned: 1, complaint_rate: 1 };
   var DIM_COLOURS = ["#2f6fd1", "#0f9d8a", "#8e5cd6", "#d9730d", "#5f7d95", "#c2417a", "#198a45", "#b58900", "#7a1c5c"];
-  var TREND_MARKS = { improving: "↗ improving", worsening: "↘ worsening", flat: "→ flat", unknown: "· no trend yet" };
+  var TREND_MARKS = { improving: "↗ improving", worsening: "↘ worsening", flat: "→ flat", unknown: "no trend yet" };
 
   function dur(v) { return v === null ? "—" : v < 100 ? v.toFixed(1) + " s" : age(v); }
   function kpiLabel(kpi) { return KPI_LABELS[kpi] || kpi; }
@@ -769,10 +769,13 @@
     });
   }
 
-  // Task events (completions, new tasks) change the scorecards: refresh soon, at most about once a second.
+  // Task events (completions, new tasks) change the scorecards: refresh soon, but at most once per PERF_MIN_GAP_MS,
+  // because every scorecard request replays the whole audit trail on the server.
+  var PERF_MIN_GAP_MS = 3000;
   function schedulePerf() {
     if (state.perfTimer) return;
-    state.perfTimer = setTimeout(function () { state.perfTimer = null; refreshPerf(); }, 1000);
+    var wait = Math.max(500, PERF_MIN_GAP_MS - (Date.now() - state.lastPerf));
+    state.perfTimer = setTimeout(function () { state.perfTimer = null; refreshPerf(); }, wait);
   }
 
   // ---- data flow -------------------------------------------------------------------------------
