@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 import orjson
 
 from api.queue import LiveQueue
+from api.scorecard_store import PerfStore
 from api.sla import SlaMonitor
 from dispatcher.domain import Agent, Task
 from dispatcher.errors import Conflict, DispatchwiseError, NotFound
@@ -82,6 +83,7 @@ class Dispatcher:
         max_batch: int = 500,
         sweep_every_s: float = 0.1,
         sla_every_s: float = 1.0,
+        plans_every_s: float = 60.0,
     ) -> None:
         self.queue = queue
         self.interval_s = interval_s
@@ -94,7 +96,10 @@ class Dispatcher:
         self.sweep_every_s = sweep_every_s
         """Expired offers are swept at most this often (ticks can come back to back under load)."""
         self.sla_every_s = sla_every_s
-        self._last_sweep = self._last_sla = float("-inf")
+        self.plans_every_s = plans_every_s
+        """Overdue improvement-plan actions alert their owners at most this often."""
+        self.plans = PerfStore(queue.redis, key_prefix=queue.keys.prefix)
+        self._last_sweep = self._last_sla = self._last_plans = float("-inf")
 
     async def tick(self) -> TickReport:
         queue = self.queue
@@ -108,6 +113,9 @@ class Dispatcher:
         if now - self._last_sla >= self.sla_every_s:
             self._last_sla = now
             alerts = await self.monitor.tick()
+        if now - self._last_plans >= self.plans_every_s:
+            self._last_plans = now
+            alerts += len(await self.plans.raise_overdue_alerts(_dt(queue.now_ms())))
         free = [a for a in await queue.agent_hashes()
                 if a.get("status") == "available" and int(a.get("active") or 0) < int(a.get("capacity") or 1)]
         if not free:
