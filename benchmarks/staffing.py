@@ -20,8 +20,25 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+import numpy.typing as npt
 
-from dispatcher.erlang import required_agents, required_agents_erlang_a
+from dispatcher.erlang import (
+    ArrayLike,
+    FloatArray,
+    IntArray,
+    _check_occupancy,
+    _check_target,
+    _erlang_a_core,
+    _erlang_a_guess,
+    _f,
+    _occupancy_floor,
+    _patience_array,
+    erlang_b,
+    offered_traffic,
+    required_agents,
+    required_agents_erlang_a,
+)
+from dispatcher.errors import Infeasible, InvalidInput
 
 QUEUES, PERIODS, AHT, TARGET, ANSWER_S, PATIENCE_S = 50, 672, 180.0, 0.8, 20.0, 120.0
 
@@ -66,6 +83,100 @@ def naive_vectorised(traffic: np.ndarray) -> np.ndarray:
         answer[meets] = n
         open_ &= ~meets
     return answer
+
+
+def required_agents_erlang_a_reference(
+    rate_per_s: ArrayLike,
+    aht_s: ArrayLike,
+    patience_s: ArrayLike,
+    *,
+    target_sl: float,
+    answer_within_s: float,
+    max_occupancy: float = 1.0,
+    max_asa_s: float | None = None,
+    max_abandon: float | None = None,
+) -> IntArray:
+    """The Erlang A search as it was before the single-walk rewrite, kept to check identical counts.
+
+    Certifies pairs (c-1, c) with two full Erlang A evaluations per round (incomplete gamma twice each).
+
+    Starts from a square-root staffing guess whose coefficient is solved exactly on a small table
+    (``_erlang_a_guess``) and certifies it by evaluating the neighbouring pair (c-1, c); periods the
+    guess misses take Newton steps on the worst target's log-ratio. Most periods need one pair.
+    """
+    _check_target(target_sl, answer_within_s)
+    _check_occupancy(max_occupancy)
+    if max_asa_s is not None and not (np.isfinite(max_asa_s) and max_asa_s > 0):
+        raise InvalidInput(f"max ASA must be > 0 seconds, got {max_asa_s!r}", field="max_asa_s")
+    if max_abandon is not None and not (np.isfinite(max_abandon) and 0 < max_abandon <= 1):
+        raise InvalidInput(f"max abandon rate must be in (0, 1], got {max_abandon!r}", field="max_abandon")
+    a_all = offered_traffic(rate_per_s, aht_s)
+    answer = np.zeros(a_all.shape, dtype=np.float64)
+    live = np.flatnonzero(a_all > 0)
+    if not live.size:
+        return answer.astype(np.int64)
+    a = a_all[live]
+    aht = np.broadcast_to(_f(aht_s), a_all.shape)[live]
+    patience = _patience_array(patience_s, a_all.shape)[live]
+    miss = np.log1p(-target_sl) if target_sl < 1.0 else np.log(1e-300)
+
+    def probe(n: FloatArray, idx: IntArray, b: FloatArray | None = None
+              ) -> tuple[FloatArray, npt.NDArray[np.bool_], FloatArray]:
+        """Worst target's log-ratio (<= 0 when met), whether all are met, and B(n)."""
+        aa = a[idx]
+        b = erlang_b(n, aa) if b is None else b
+        sl, p_ab, _, occ = _erlang_a_core(n, aa, aht[idx], patience[idx], answer_within_s, b)
+        ok = (sl >= target_sl) & (occ <= max_occupancy * (1.0 + 1e-12))
+        with np.errstate(divide="ignore"):
+            gap = np.maximum(np.log(np.maximum(1.0 - sl, 1e-300)) - miss, np.log(occ / max_occupancy))
+            if max_asa_s is not None:
+                ok &= p_ab * patience[idx] <= max_asa_s
+                gap = np.maximum(gap, np.log(p_ab * patience[idx] / max_asa_s))
+            if max_abandon is not None:
+                ok &= p_ab <= max_abandon
+                gap = np.maximum(gap, np.log(p_ab / max_abandon))
+        return gap, ok, b
+
+    limit = np.ceil(a + 200.0 * np.sqrt(a) + 1000.0)
+    hi = limit + 1.0  # not yet known to meet the targets
+    lo = np.zeros_like(hi)  # no agents: nobody is answered, so 0 always fails
+    guess = _erlang_a_guess(a, aht, patience, target_sl, answer_within_s)
+    if max_occupancy < 1.0:  # where occupancy binds, staffing is ample and few callers hang up
+        guess = np.maximum(guess, _occupancy_floor(a, max_occupancy))
+    candidate = np.ceil(guess)
+    todo = np.arange(a.size)
+    rounds = 0
+    while todo.size:
+        rounds += 1
+        low, h = lo[todo], hi[todo]
+        upper = np.clip(candidate[todo], low + 1.0, np.minimum(h, limit[todo]))
+        lower = upper - 1.0
+        gap_u, ok_u, b_u = probe(upper, todo)
+        gap_l = np.full(todo.size, np.nan)
+        ok_l = np.zeros(todo.size, dtype=bool)
+        inside = np.flatnonzero(lower > low)
+        if inside.size:
+            n_in, b_in = upper[inside], b_u[inside]
+            b_below = n_in * b_in / (a[todo[inside]] * (1.0 - b_in))  # B(n-1) from B(n)
+            gap_l[inside], ok_l[inside], _ = probe(lower[inside], todo[inside], b_below)
+        new_hi = np.where(ok_l, lower, np.where(ok_u, upper, h))
+        new_lo = np.where(ok_l, low, np.where(ok_u, lower, upper))
+        hi[todo], lo[todo] = new_hi, new_lo
+        stuck = new_lo >= limit[todo]
+        if stuck.any():
+            index = int(live[todo[np.flatnonzero(stuck)[0]]])
+            raise Infeasible(
+                f"period {index}: no agent count up to {int(limit[todo][stuck][0])} meets the targets for "
+                f"{a_all[index]:.6g} Erlangs", field="target_sl")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = gap_u - gap_l  # per agent
+            root = lower - gap_l / slope
+        newton = np.isfinite(root) & (slope < 0) & (rounds % 4 != 0)
+        middle = np.floor(0.5 * (new_lo + np.minimum(new_hi, limit[todo] + 1.0))) + 1.0
+        candidate[todo] = np.where(newton, np.ceil(root), middle)
+        todo = todo[hi[todo] - lo[todo] > 1]
+    answer[live] = hi
+    return answer.astype(np.int64)
 
 
 def main() -> None:

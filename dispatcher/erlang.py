@@ -378,6 +378,75 @@ def _tail_ratio_small(x: FloatArray, y: FloatArray, shrink: FloatArray) -> Float
     return _f(np.exp(log_ratio))
 
 
+CLOSE_CALL = 1e-8
+"""Results this close to a target are re-evaluated by ``_erlang_a_core`` before deciding."""
+
+_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(12)
+
+
+def _erlang_a_fast(
+    n: FloatArray, a: FloatArray, aht: FloatArray, patience: FloatArray, answer_within_s: float, b: FloatArray,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """SL, P(abandon) and occupancy as ``_erlang_a_core`` gives them, with one incomplete gamma, not two.
+
+    P(answered within t | wait) = x·J/A(x, y) with J = ∫_0^τ exp(-(x+1)w + y(1-e^-w)) dw, τ = t/patience
+    (substituting u = y·e^-w in P(x, y) - P(x, y·e^-τ) and integrating by parts), and J is a smooth
+    integral over a short interval: 12-point Gauss-Legendre is good to ~1e-12 where the exponent's
+    slope·τ/2 <= 6 and its curvature y·τ² <= 16. Elsewhere ``_erlang_a_core`` evaluates the period.
+    """
+    r = patience / aht
+    x = n * r
+    y = a * r
+    tau = answer_within_s / patience
+    slope = np.maximum(np.abs(y - x - 1.0), np.abs(y * np.exp(-tau) - x - 1.0))
+    smooth = (slope * tau <= 12.0) & (y * tau * tau <= 16.0)
+    if not smooth.all():
+        sl, p_ab, occ = np.empty_like(n), np.empty_like(n), np.empty_like(n)
+        rough = ~smooth
+        sl[rough], p_ab[rough], _, occ[rough] = _erlang_a_core(
+            n[rough], a[rough], aht[rough], patience[rough], answer_within_s, b[rough])
+        if smooth.any():
+            sl[smooth], p_ab[smooth], occ[smooth] = _erlang_a_fast(
+                n[smooth], a[smooth], aht[smooth], patience[smooth], answer_within_s, b[smooth])
+        return sl, p_ab, occ
+    log_big_a, _ = _log_palm_a(x, y)
+    inv_big_a = np.exp(-log_big_a)
+    with np.errstate(divide="ignore", over="ignore"):
+        p_wait = 1.0 / (1.0 + (1.0 - b) * inv_big_a / b)  # A·B / (1 + (A - 1)·B)
+    rho = a / n
+    p_ab = p_wait * np.clip(inv_big_a / rho + 1.0 - 1.0 / rho, 0.0, 1.0)
+    within = _answered_in_time_given_wait(x, y, tau, log_big_a)
+    sl = np.clip(1.0 - p_wait * (1.0 - within), 0.0, 1.0)
+    occ = np.minimum(a * (1.0 - p_ab) / n, 1.0)
+    return sl, p_ab, occ
+
+
+def _answered_in_time_given_wait(x: FloatArray, y: FloatArray, tau: FloatArray, log_big_a: FloatArray) -> FloatArray:
+    """x·J/A(x, y) by Gauss-Legendre on [0, τ], one node at a time in cache-sized buffers."""
+    neg_x = -(x + 1.0)
+    offset = np.log(x) - log_big_a
+    total = np.zeros_like(x)
+    term = np.empty_like(x)
+    scratch = np.empty_like(x)
+    shared = bool(np.all(tau == tau[0]))  # one answer-time/patience ratio: scalar nodes for every period
+    for node, weight in zip(_NODES, _WEIGHTS, strict=True):
+        if shared:
+            w = 0.5 * float(tau[0]) * (node + 1.0)
+            np.multiply(neg_x, w, out=term)
+            np.multiply(y, -np.expm1(-w), out=scratch)
+        else:
+            w_arr = 0.5 * tau * (node + 1.0)
+            np.multiply(neg_x, w_arr, out=term)
+            np.multiply(y, -np.expm1(-w_arr), out=scratch)
+        term += scratch
+        term += offset
+        np.exp(term, out=term)
+        term *= weight
+        total += term
+    total *= 0.5 * tau
+    return _f(np.clip(total, 0.0, 1.0, out=total))
+
+
 def _patience_array(patience_s: ArrayLike, shape: tuple[int, ...]) -> FloatArray:
     patience = np.broadcast_to(_f(patience_s), shape)
     bad = ~(np.isfinite(patience) & (patience > 0))
@@ -423,9 +492,12 @@ def required_agents_erlang_a(
 ) -> IntArray:
     """Smallest agent count per period meeting every target when callers abandon (Erlang A).
 
-    Starts from a square-root staffing guess whose coefficient is solved exactly on a small table
-    (``_erlang_a_guess``) and certifies it by evaluating the neighbouring pair (c-1, c); periods the
-    guess misses take Newton steps on the worst target's log-ratio. Most periods need one pair.
+    Starts from a square-root staffing guess c whose coefficient is solved exactly on a small table
+    (``_erlang_a_guess``), evaluates c, then walks one agent towards the answer (c-1 if c meets the
+    targets, c+1 if not) with Erlang B carried by its recursion: when the answer is c or c+1, as it
+    almost always is, two evaluations certify it. Periods the walk leaves open take Newton steps on
+    the worst target's log-ratio. Each evaluation needs one incomplete gamma (``_erlang_a_fast``);
+    results within 1e-8 of a target are re-evaluated by the reference formulas of ``erlang_a``.
     """
     _check_target(target_sl, answer_within_s)
     _check_occupancy(max_occupancy)
@@ -448,26 +520,59 @@ def required_agents_erlang_a(
         """Worst target's log-ratio (<= 0 when met), whether all are met, and B(n)."""
         aa = a[idx]
         b = erlang_b(n, aa) if b is None else b
-        sl, p_ab, _, occ = _erlang_a_core(n, aa, aht[idx], patience[idx], answer_within_s, b)
+        pat = patience[idx]
+        sl, p_ab, occ = _erlang_a_fast(n, aa, aht[idx], pat, answer_within_s, b)
+        close = np.abs(sl - target_sl) <= CLOSE_CALL
+        if max_asa_s is not None:
+            close |= np.abs(p_ab * pat - max_asa_s) <= CLOSE_CALL * max_asa_s
+        if max_abandon is not None:
+            close |= np.abs(p_ab - max_abandon) <= CLOSE_CALL * max_abandon
+        if close.any():  # decide near-ties exactly as erlang_a() reports them
+            nc, ac = n[close], aa[close]
+            sl[close], p_ab[close], _, occ[close] = _erlang_a_core(
+                nc, ac, aht[idx][close], pat[close], answer_within_s, erlang_b(nc, ac))
         ok = (sl >= target_sl) & (occ <= max_occupancy * (1.0 + 1e-12))
         with np.errstate(divide="ignore"):
             gap = np.maximum(np.log(np.maximum(1.0 - sl, 1e-300)) - miss, np.log(occ / max_occupancy))
             if max_asa_s is not None:
-                ok &= p_ab * patience[idx] <= max_asa_s
-                gap = np.maximum(gap, np.log(p_ab * patience[idx] / max_asa_s))
+                ok &= p_ab * pat <= max_asa_s
+                gap = np.maximum(gap, np.log(p_ab * pat / max_asa_s))
             if max_abandon is not None:
                 ok &= p_ab <= max_abandon
                 gap = np.maximum(gap, np.log(p_ab / max_abandon))
         return gap, ok, b
 
     limit = np.ceil(a + 200.0 * np.sqrt(a) + 1000.0)
-    hi = limit + 1.0  # not yet known to meet the targets
-    lo = np.zeros_like(hi)  # no agents: nobody is answered, so 0 always fails
     guess = _erlang_a_guess(a, aht, patience, target_sl, answer_within_s)
     if max_occupancy < 1.0:  # where occupancy binds, staffing is ample and few callers hang up
         guess = np.maximum(guess, _occupancy_floor(a, max_occupancy))
-    candidate = np.ceil(guess)
-    todo = np.arange(a.size)
+    # walk: evaluate c, then c-1 where c meets the targets or c+1 where it does not
+    first = np.clip(np.ceil(guess), 1.0, limit)
+    everyone = np.arange(a.size)
+    gap_first, ok_first, b_first = probe(first, everyone)
+    hi = np.where(ok_first, first, limit + 1.0)  # smallest count known to meet the targets
+    lo = np.where(ok_first, 0.0, first)  # largest count known not to (0 agents never do)
+    down = ok_first & (first > 1.0)
+    up = ~ok_first & (first < limit)
+    walk = np.flatnonzero(down | up)
+    n_first, b_walk = first[walk], b_first[walk]
+    a_walk, down_walk = a[walk], down[walk]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b_second = np.where(down_walk, n_first * b_walk / (a_walk * (1.0 - b_walk)),  # B(c-1) from B(c)
+                            a_walk * b_walk / (n_first + 1.0 + a_walk * b_walk))  # B(c+1) from B(c)
+    second = np.where(down_walk, n_first - 1.0, n_first + 1.0)
+    gap_second, ok_second, _ = probe(second, walk, b_second)
+    hi[walk] = np.where(ok_second, np.minimum(hi[walk], second), hi[walk])
+    lo[walk] = np.where(ok_second, lo[walk], np.maximum(lo[walk], second))
+    candidate = np.floor(0.5 * (lo + np.minimum(hi, limit + 1.0))) + 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):  # Newton on the pair the walk evaluated
+        slope = np.where(down_walk, gap_first[walk] - gap_second, gap_second - gap_first[walk])
+        below_n = np.where(down_walk, second, n_first)
+        below_gap = np.where(down_walk, gap_second, gap_first[walk])
+        root = below_n - below_gap / slope
+    newton = np.isfinite(root) & (slope < 0)
+    candidate[walk] = np.where(newton, np.ceil(root), candidate[walk])
+    todo = np.flatnonzero(hi - lo > 1)
     rounds = 0
     while todo.size:
         rounds += 1

@@ -38,7 +38,10 @@ class CountModel:
     n: dict[tuple[int, int], pywraplp.Variable] = field(default_factory=dict)
     """(group, candidate) → number of the group's agents working it."""
     skill_sets: list[frozenset[str]] = field(default_factory=list)
-    """Distinct skill sets of the groups: coverage only needs how many of each set are at work."""
+    """Skill sets of the groups, one entry per distinct (skills, primary skills): coverage only needs
+    how many of each are at work (primary skills price auxiliary work)."""
+    primary_sets: list[frozenset[str]] = field(default_factory=list)
+    """Primary skills, parallel to ``skill_sets``."""
     set_of_group: dict[int, int] = field(default_factory=dict)
     on_duty: dict[tuple[int, int], list[Term]] = field(default_factory=lambda: defaultdict(list))
     """(skill set, period) → terms summing to the set's agents at work (not on a break)."""
@@ -80,9 +83,12 @@ def build(problem: RosterProblem, candidates: Sequence[Candidate], groups: Seque
     model = CountModel(problem, candidates, groups, solver, required, constant=constant)
     by_index = {c.index: c for c in candidates}
     for g in groups:
-        if g.skills not in model.skill_sets:
+        kinds = list(zip(model.skill_sets, model.primary_sets, strict=True))
+        if (g.skills, g.primary) not in kinds:
             model.skill_sets.append(g.skills)
-        k = model.skill_sets.index(g.skills)
+            model.primary_sets.append(frozenset(g.primary))
+            kinds.append((g.skills, frozenset(g.primary)))
+        k = kinds.index((g.skills, frozenset(g.primary)))
         model.set_of_group[g.index] = k
         for ci in g.allowed:
             c = by_index[ci]
@@ -147,7 +153,7 @@ def round_by_mip(mip: CountModel, lp_values: dict[tuple[int, int], float], *, de
         var.SetInteger(True)
         hint_vars.append(var)
         hint_values.append(float(round(v)))
-    solver.SetHint(hint_vars, hint_values)
+    # solver.SetHint(hint_vars, hint_values)
     solver.SetSolverSpecificParametersAsString(f"num_workers:{max(workers, 1)} random_seed:{seed}")
     limit = deadline - perf_counter()
     if limit < 0.2:

@@ -1,8 +1,9 @@
 """Coverage: agents at work per skill and period against the requirement. Under-staffing costs
 ``under`` for the first missing agent of a period and ``under * under_steep`` for each further one
 (service level falls faster the shorter the period); over-staffing costs ``over``. Multi-skill agents
-work one skill per period (stage 1 allocates head counts per skill set, stage 4 names them; the small
-auxiliary-skill penalty is left out of stage 1, which keeps its bound valid)."""
+work one skill per period (stage 1 allocates head counts per skill set, stage 4 names them). Stage 1
+prices auxiliary work too — on-duty agents of a set allocated off their primary skills, less a refund
+of up to the agents on a break, so its bound stays valid."""
 
 from __future__ import annotations
 
@@ -30,8 +31,11 @@ def counts(model: CountModel) -> None:
     solver = model.solver
     inf = solver.infinity()
     cover: dict[tuple[int, int], list[Term]] = defaultdict(list)
+    auxiliary: dict[int, list[Term]] = defaultdict(list)
+    """Period → agents (on duty, breaks included) allocated to a skill that is not their primary."""
     for (k, p), terms in model.on_duty.items():
         own = [s for s in sorted(model.skill_sets[k]) if s in index]
+        primary = model.primary_sets[k]
         if not own:
             idle = solver.NumVar(0.0, inf, f"idle_{k}_{p}")
             model.add_row([(idle, 1.0)] + [(v, -c) for v, c in terms], 0.0, 0.0)
@@ -39,12 +43,16 @@ def counts(model: CountModel) -> None:
             continue
         if len(own) == 1:  # no choice: the at-work count is the coverage
             cover[index[own[0]], p].extend(terms)
+            if primary and own[0] not in primary:
+                auxiliary[p].extend(terms)
             continue
         xs: list[Term] = []
         for s in own:
             x = solver.NumVar(0.0, inf, f"x_{k}_{s}_{p}")
             xs.append((x, 1.0))
             cover[index[s], p].append((x, 1.0))
+            if primary and s not in primary:
+                auxiliary[p].append((x, 1.0))
         model.add_row(xs + [(v, -c) for v, c in terms], 0.0, 0.0)
     on_break = model.extras.get("on_break", {})
     assert isinstance(on_break, dict)
@@ -53,6 +61,14 @@ def counts(model: CountModel) -> None:
         model.add_row([(t, 1.0) for t in taken] + [(v, -c) for v, c in away], 0.0, 0.0)
         for si, t in enumerate(taken):
             cover[si, p].append((t, -1.0))
+    for p, terms in auxiliary.items():
+        model.objective.extend((v, w.auxiliary * c) for v, c in terms)
+        away = on_break.get(p, [])
+        if away and w.auxiliary > 0:  # an agent on a break works no auxiliary skill: refund up to that many
+            refund = solver.NumVar(0.0, inf, f"auxback_{p}")
+            model.add_row([(refund, 1.0)] + [(v, -c) for v, c in terms], -inf, 0.0)
+            model.add_row([(refund, 1.0)] + [(v, -c) for v, c in away], -inf, 0.0)
+            model.objective.append((refund, -w.auxiliary))
     needed = {(int(si), int(p)) for si, p in np.argwhere(req > 0)}
     for si, p in needed | set(cover):
         r = int(req[si, p])
