@@ -128,8 +128,7 @@ class Dispatcher:
         try:
             tasks = [task_from_hash(h) for h in rows]
             states = [agent_state_from_hash(a) for a in free]
-            now = _dt(queue.now_ms())
-            result = await asyncio.to_thread(assign, tasks, states, now)
+            result = await asyncio.to_thread(assign, tasks, states, _dt(queue.now_ms()))
             replies = await queue.offer_many(
                 [(task_id, agent_id, result.explain(task_id)) for task_id, agent_id in result.pairs]
             )
