@@ -248,6 +248,8 @@ def deferred_agents(
         budget = n * capacity
         take = np.minimum(open_work, np.maximum(budget - (due - open_work), 0.0))
         open_work = open_work - take
+        take[0] += open_work[0]  # due now: at most the 1e-9 rounding allowance of ``n`` is left over
+        open_work[0] = 0.0
         done[p] = float(take.sum())
         open_work = np.concatenate([open_work[1:], [0.0]])
         backlog[p] = open_work.sum()
