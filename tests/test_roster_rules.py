@@ -136,6 +136,24 @@ def test_multi_skill_agent_switches_skill_with_the_demand() -> None:
     assert sum(result.coverage.under_hours.values()) == 0.0
 
 
+def test_auxiliary_skill_work_goes_to_the_agent_whose_primary_skill_it_is() -> None:
+    req = requirements([("billing", 0, "09:00", "13:00", 1), ("tech", 0, "13:00", "17:00", 1)])
+    both = [agent("b_first", {"billing": 3, "tech": 3}), agent("t_first", {"tech": 3, "billing": 3})]
+    result = solve(problem(req, both, [template("early", "09:00", 4), template("late", "13:00", 4)]))
+    assert spans(result) == [("b_first", "Mon 09:00", "13:00"), ("t_first", "Mon 13:00", "17:00")]
+    assert result.objective.auxiliary == 0.0
+    assert result.gap < 1e-6
+
+
+def test_unavoidable_auxiliary_work_is_in_the_bound() -> None:
+    req = requirements([("tech", 0, "09:00", "13:00", 1)])
+    result = solve(problem(req, [agent("a", {"billing": 3, "tech": 2})], [template("p4", "09:00", 4)]))
+    w = Weights()
+    assert result.objective.auxiliary == w.auxiliary * 16  # 16 quarter-hours off the primary skill
+    assert abs(result.bound - (w.auxiliary * 16 + w.labour_per_hour * 4)) < 1e-6
+    assert result.gap < 1e-6
+
+
 def test_day_off_in_availability_moves_the_shift_to_another_agent() -> None:
     req = requirements([("billing", 0, "09:00", "13:00", 1)])
     off = {"a": {day(0): None}}

@@ -24,7 +24,13 @@ Term = tuple[pywraplp.Variable, float]
 
 LP_SOLVER = "GLOP"
 """Measured on the 100-agent week on this 2-core box: GLOP 3.2 s, PDLP 5.1 s, HiGHS 6-15 s for the LP;
-HiGHS MIP found no integer point within 10 s — so stage 1 is an LP, dived to integers (``dive``)."""
+HiGHS MIP found no integer point within 10 s — so stage 1 is an LP, dived to integers (``dive``).
+Also measured (100 agents): the counts bounded to floor/ceil of the LP point as a MIP through
+MPSolver's CP-SAT — 490-540 in 3-8 s without auxiliary-skill pricing, 1800-2800 with it; HiGHS and
+SCIP found no integer point in 8-15 s. Diving stays. Pricing auxiliary-skill work in the LP (coverage
+split per primary skills) about doubles its size (LP 0.9 → 2.0 s at 100 agents) and, in one benchmark
+run against the previous model, took the gap to the bound from 9.6% to 8.7% (100 agents, 15 s) and
+from 11.4% to 7.8% (300 agents, 60 s); the auxiliary term fell from ~16 to ~5 points at 100 agents."""
 
 
 @dataclass(slots=True)
@@ -74,11 +80,10 @@ class CountSolution:
 
 
 def build(problem: RosterProblem, candidates: Sequence[Candidate], groups: Sequence[Group],
-          rules: Sequence[Rule], required: npt.NDArray[np.int64], constant: float = 0.0,
-          solver_name: str = LP_SOLVER) -> CountModel:
-    solver = pywraplp.Solver.CreateSolver(solver_name)
-    if solver is None:  # pragma: no cover - the ortools wheel bundles GLOP and CP-SAT
-        raise RuntimeError(f"{solver_name} is not available in this OR-Tools build")
+          rules: Sequence[Rule], required: npt.NDArray[np.int64], constant: float = 0.0) -> CountModel:
+    solver = pywraplp.Solver.CreateSolver(LP_SOLVER)
+    if solver is None:  # pragma: no cover - the ortools wheel bundles GLOP
+        raise RuntimeError(f"{LP_SOLVER} is not available in this OR-Tools build")
     solver.SuppressOutput()
     model = CountModel(problem, candidates, groups, solver, required, constant=constant)
     by_index = {c.index: c for c in candidates}
@@ -105,12 +110,8 @@ def build(problem: RosterProblem, candidates: Sequence[Candidate], groups: Seque
     return model
 
 
-def solve(model: CountModel, *, time_limit_s: float, workers: int = 1, seed: int = 0,
-          rebuild: Callable[[str], CountModel] | None = None) -> CountSolution:
-    """Solve the LP relaxation (the bound) and round the counts (stage 2 repairs what rounding breaks).
-
-    With ``rebuild`` (the same model built for another solver), the counts are rounded by a MIP
-    (``round_by_mip``); LP diving is the fallback when it finds nothing in time."""
+def solve(model: CountModel, *, time_limit_s: float, workers: int = 1) -> CountSolution:
+    """Solve the LP relaxation (the bound) and round the counts (stage 2 repairs what rounding breaks)."""
     solver = model.solver
     solver.SetNumThreads(max(workers, 1))
     t0 = perf_counter()
@@ -121,50 +122,12 @@ def solve(model: CountModel, *, time_limit_s: float, workers: int = 1, seed: int
     if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
         return CountSolution({}, {}, float("nan"), 0.0, False, seconds_lp)
     lp_bound = solver.Objective().Value() + model.constant
-    found = None
-    if rebuild is not None:
-        lp_values = {key: var.solution_value() for key, var in model.n.items()}
-        found = round_by_mip(rebuild(MIP_SOLVER), lp_values, deadline=t0 + time_limit_s, workers=workers,
-                             seed=seed)
-    values, breaks = found if found is not None else dive(model, deadline=t0 + time_limit_s)
+    values, breaks = dive(model, deadline=t0 + time_limit_s)
     counts = round_counts(model, values)
     return CountSolution(counts, breaks, lp_bound, lp_bound if optimal else 0.0, optimal, seconds_lp)
 
 
 Snapshot = tuple[dict[tuple[int, int], float], dict[tuple[int, int, int], list[float]]]
-
-MIP_SOLVER = "CP_SAT"
-"""Measured on the 100-agent week (counts bounded to floor/ceil of the LP point): CP-SAT (2 workers)
-490.1 in 8 s, 492.4 in 5 s against the LP's 469.4; HiGHS and SCIP found no integer point in 8-15 s;
-LP diving (the fallback) left 111 counts fractional after 5 s, and rounding them cost ~19%."""
-
-
-def round_by_mip(mip: CountModel, lp_values: dict[tuple[int, int], float], *, deadline: float, workers: int,
-                 seed: int) -> Snapshot | None:
-    """Integer counts near the LP point: each count may only be the floor or the ceiling of its LP
-    value, everything else as in the LP (break starts and coverage are integral at any optimum once
-    the counts are). The model goes to CP-SAT through MPSolver (which takes every variable as an
-    integer), hinted with the LP point rounded. ``None`` when no integer point is found in time."""
-    solver = mip.solver
-    hint_vars, hint_values = [], []
-    for key, var in mip.n.items():
-        v = lp_values.get(key, 0.0)
-        var.SetBounds(math.floor(v + 1e-6), math.ceil(v - 1e-6))
-        var.SetInteger(True)
-        hint_vars.append(var)
-        hint_values.append(float(round(v)))
-    # solver.SetHint(hint_vars, hint_values)
-    solver.SetSolverSpecificParametersAsString(f"num_workers:{max(workers, 1)} random_seed:{seed}")
-    limit = deadline - perf_counter()
-    if limit < 0.2:
-        return None
-    solver.SetTimeLimit(int(limit * 1000))
-    status = solver.Solve()
-    if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
-        return None
-    counts = {key: float(round(var.solution_value())) for key, var in mip.n.items()}
-    print('MIPDBG', status, solver.Objective().Value(), solver.Objective().BestBound(), sum(counts.values()))
-    return counts, _break_share(mip)
 
 
 def _snapshot(model: CountModel) -> Snapshot:

@@ -64,9 +64,7 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
     t_build = perf_counter() - t0
     report("build", {"candidates": len(candidates), "groups": len(groups), "seconds": t_build})
     stage1_limit = max(time_limit_s * COUNT_SHARE - t_build, 0.2)
-    sol = count_model.solve(model, time_limit_s=stage1_limit, workers=workers, seed=seed, rebuild=lambda name: (
-        count_model.build(problem, candidates, groups, COUNT_RULES, required,
-                          constant=pin_objective.total - pin_objective.under, solver_name=name)))
+    sol = count_model.solve(model, time_limit_s=stage1_limit, workers=workers)
     report("counts", {"lp_bound": sol.lp_bound, "optimal": sol.optimal, "seconds": sol.seconds_lp})
     t_counts = perf_counter() - t0
 
