@@ -15,14 +15,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as time_of_day
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
-import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -50,21 +49,13 @@ class DemoPaths:
         return paths
 
 
-@dataclass
-class DemoOutcome:
-    plots: list[tuple[str, Path]] = field(default_factory=list)
-    kpis: dict[str, float | None] = field(default_factory=dict)
-    lines: list[tuple[str, str]] = field(default_factory=list)
-
-
 def free_port(preferred: int) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         try:
             sock.bind(("127.0.0.1", preferred))
-            return preferred
         except OSError:
             sock.bind(("127.0.0.1", 0))
-            return int(sock.getsockname()[1])
+        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -149,10 +140,6 @@ def kpi_table(rows: list[tuple[str, str]], title: str) -> Table:
     for name, value in rows:
         table.add_row(name, value)
     return table
-
-
-def mean_or_none(values: list[float]) -> float | None:
-    return float(np.mean(values)) if values else None
 
 
 def clip_shift(shift: Shift, start: datetime, end: datetime) -> Shift | None:

@@ -1,0 +1,44 @@
+"""The README's first command, end to end on a small configuration: every step runs and leaves its files."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from api.dashboard.panels import PANEL_NAMES, read_panel
+from api.demo import free_port
+from api.report import PNG_SIGNATURE
+
+
+def test_demo_runs_the_whole_pipeline_and_writes_report_and_panels(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DISPATCHWISE_BOOTSTRAP_KEY")}
+    env["DISPATCHWISE_DATA_DIR"] = str(tmp_path / "state")
+    env["COLUMNS"] = "200"  # rich wraps at 80 columns without a terminal
+    result = subprocess.run(
+        [sys.executable, "-m", "api.cli", "demo", "--no-browser", "--no-hold", "--weeks", "5", "--agents", "40",
+         "--time-limit", "5", "--replications", "2", "--window", "09:00-10:00", "--speed", "300",
+         "--port", str(free_port(0))],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600,
+    )
+    out = result.stdout
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Traceback" not in out + result.stderr
+    for step in range(1, 8):
+        assert f"{step}/7" in out
+    assert "validator: no violations" in out
+    created = int(re.search(r"tasks created\s*│\s*([\d,]+)", out).group(1).replace(",", ""))  # type: ignore[union-attr]
+    answered = int(re.search(r"answered\s*│\s*([\d,]+)", out).group(1).replace(",", ""))  # type: ignore[union-attr]
+    assert created > 100 and 0 < answered <= created
+
+    report = tmp_path / "state" / "report"
+    for plot in ("forecast.png", "requirements.png", "roster.png", "scenarios.png"):
+        assert (report / plot).read_bytes().startswith(PNG_SIGNATURE)
+    page = (report / "index.html").read_text()
+    assert page.count("data:image/png;base64,") == 4
+    for name in PANEL_NAMES:
+        assert read_panel(report, name) is not None, name
+    for name in ("forecast.csv", "requirements.csv", "roster.csv", "coverage.csv", "simulation.csv"):
+        assert (tmp_path / "state" / "demo" / name).stat().st_size > 0
