@@ -269,7 +269,6 @@ def test_concurrent_clients_agents_and_two_dispatch_loops_complete_every_task_on
     run_load(redis_url, tmp_path, n_tasks=1000, n_creators=8, n_agents=10)
 
 
-@pytest.mark.slow
 def test_issue_size_load_10000_tasks_8_clients_50_agents_two_loops(redis_url: str, tmp_path: Path) -> None:
     run_load(redis_url, tmp_path, n_tasks=10_000, n_creators=8, n_agents=50, timeout_s=900)
 
