@@ -1,6 +1,9 @@
-# Sourced by scripts/demo and scripts/test: make .venv with dispatchwise installed (idempotent).
+# Sourced by scripts/demo and scripts/test: `ensure_venv [EXTRAS]` makes .venv with dispatchwise installed
+# (idempotent), from the repository root.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+ensure_venv() {
 PYTHON="${PYTHON:-python3}"
 EXTRAS="${1:-}"
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
@@ -25,3 +28,4 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q -e ".${EXTRAS:+[$EXTRAS]}"
   touch "$stamp"
 fi
+}
