@@ -583,6 +583,17 @@ class LiveQueue:
         entries = await self.redis.xrange(self.keys.audit, start, end, count=count)
         return [event_view(entry_id, fields) for entry_id, fields in entries]
 
+    async def all_audit_events(self, page: int = 10_000) -> list[dict[str, Any]]:
+        """The whole audit trail, oldest first, read in pages so no single reply grows unbounded."""
+        events: list[dict[str, Any]] = []
+        start = "-"
+        while True:
+            chunk = await self.audit_events(start, "+", page)
+            events.extend(chunk)
+            if len(chunk) < page:
+                return events
+            start = "(" + chunk[-1]["id"]
+
     async def read_events(self, last_id: str, block_ms: int, count: int = 100) -> list[dict[str, Any]]:
         reply = await self.redis.xread({self.keys.audit: last_id}, count=count, block=block_ms)
         if not reply:

@@ -15,7 +15,6 @@ from dispatcher.errors import InvalidInput
 
 router = APIRouter(prefix="/v1/kpis", tags=["boards"])
 
-CHUNK = 10_000
 
 
 @router.get("")
@@ -35,13 +34,6 @@ async def kpis(
     from_ms = ms_from_datetime(from_) if from_ else to_ms - 86_400_000
     if from_ms >= to_ms:
         raise InvalidInput("'from' must be before 'to'", field="from")
-    events: list[dict[str, Any]] = []
-    start = "-"
-    while True:
-        chunk = await queue.audit_events(start, "+", CHUNK)
-        events.extend(chunk)
-        if len(chunk) < CHUNK:
-            break
-        start = "(" + chunk[-1]["id"]
+    events = await queue.all_audit_events()
     body = compute_kpis(events, from_ms=from_ms, to_ms=to_ms, now_ms=now, skill=skill)
     return {"from": iso_from_ms(from_ms), "to": iso_from_ms(to_ms), "queue": skill, **body}

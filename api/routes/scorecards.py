@@ -46,7 +46,6 @@ from dispatcher.targets import ImprovementPlan, Target, TargetStatus, measure, t
 
 router = APIRouter(tags=["performance"])
 
-AUDIT_PAGE = 10_000
 
 
 def get_perf_store(queue: QueueDep) -> PerfStore:
@@ -82,15 +81,7 @@ def now_of(queue: LiveQueue) -> datetime:
 
 async def load_event_log(queue: LiveQueue) -> EventLog:
     """The whole audit trail as a canonical event log (events of trimmed-away tasks are dropped)."""
-    events: list[dict[str, Any]] = []
-    start = "-"
-    while True:
-        chunk = await queue.audit_events(start, "+", AUDIT_PAGE)
-        events.extend(chunk)
-        if len(chunk) < AUDIT_PAGE:
-            break
-        start = "(" + chunk[-1]["id"]
-    frame = audit_events_to_frame(events)
+    frame = audit_events_to_frame(await queue.all_audit_events())
     return await run_in_threadpool(event_log_from_frame, frame, sla_policy=queue.policy, drop_orphans=True)
 
 
