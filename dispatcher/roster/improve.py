@@ -82,23 +82,34 @@ def improve(placed: list[Placed], candidates: Sequence[Candidate], groups: Seque
     required_total = required.sum(axis=0)
     slack = sched.sum(axis=0) - required_total  # refreshed before each shift's moves are scored
 
-    def plan(agent_skills: list[int], c: Candidate) -> tuple[list[int], list[str | None], float]:
+    def plan(agent_skills: list[int], c: Candidate) -> tuple[list[int], Callable[[], list[str | None]], float]:
+        """Break offsets, the skill per period (built on demand) and the cost change of adding ``c``
+        for an agent with ``agent_skills`` (primary first): each working period goes to the skill
+        that gains most."""
         offsets = place_breaks(c, slack)
-        off = [False] * (c.p1 - c.p0)
+        length = c.p1 - c.p0
+        off = np.zeros(length, dtype=bool)
         for b, o in enumerate(offsets):
-            for i in range(o, min(o + c.breaks[b].length, len(off))):
-                off[i] = True
-        skills: list[str | None] = []
+            off[o:o + c.breaks[b].length] = True
         gain = w.labour_per_hour * c.paid_hours
-        for i in range(c.p1 - c.p0):
-            p = c.p0 + i
-            if off[i] or not agent_skills or not 0 <= p < n:
-                skills.append(None if off[i] else (req.skills[agent_skills[0]] if agent_skills else None))
-                continue
-            gains = [(cell(si, p, +1), si) for si in agent_skills]
-            best_gain, best = min(gains)
-            gain += best_gain
-            skills.append(req.skills[best])
+        lo, hi = max(c.p0, 0), min(c.p1, n)
+        best = np.zeros(max(hi - lo, 0), dtype=np.int64)
+        if agent_skills and hi > lo:
+            own = np.asarray(agent_skills)
+            short = required[own, lo:hi] - sched[own, lo:hi]
+            delta = np.where(short >= 2, -w.under * w.under_steep, np.where(short == 1, -w.under, w.over))
+            best = delta.argmin(axis=0)  # ties go to the first, primary skill
+            gain += float(delta[best, np.arange(hi - lo)][~off[lo - c.p0:hi - c.p0]].sum())
+
+        def skills() -> list[str | None]:
+            fallback = req.skills[agent_skills[0]] if agent_skills else None
+            out: list[str | None] = [None if off[i] else fallback for i in range(length)]
+            if agent_skills:
+                for i, b in enumerate(best.tolist()):
+                    if not off[lo - c.p0 + i]:
+                        out[lo - c.p0 + i] = req.skills[agent_skills[b]]
+            return out
+
         return offsets, skills, gain
 
     published = published_candidates(problem, candidates)
@@ -168,8 +179,8 @@ def improve(placed: list[Placed], candidates: Sequence[Candidate], groups: Seque
                     base = remove_delta(pl) - soft(agent_id, pl.candidate) + short(rest_q) - short(now)
                     apply(pl, -1)
                     slack = sched.sum(axis=0) - required_total
-                    best: tuple[float, Candidate | None, list[int], list[str | None]] = (
-                        base if feasible(agent_id, pl, None) else 0.0, None, [], [])
+                    best: tuple[float, Candidate | None, list[int], Callable[[], list[str | None]]] = (
+                        base if feasible(agent_id, pl, None) else 0.0, None, [], list)
                     busy = {x.candidate.day_index for x in mine[agent_id] if x is not pl}
                     for ci in g.allowed:  # another template that day, or a move to a free day
                         c = by_cand[ci]
@@ -185,7 +196,7 @@ def improve(placed: list[Placed], candidates: Sequence[Candidate], groups: Seque
                         mine[agent_id].remove(pl)
                         placed.remove(pl)
                         if best[1] is not None:
-                            new = Placed(agent_id, g.index, best[1], best[2], best[3])
+                            new = Placed(agent_id, g.index, best[1], best[2], best[3]())
                             mine[agent_id].append(new)
                             placed.append(new)
                             apply(new, +1)
@@ -195,7 +206,7 @@ def improve(placed: list[Placed], candidates: Sequence[Candidate], groups: Seque
                         apply(pl, +1)
                 worked = {x.candidate.day_index for x in mine[agent_id]}
                 slack = sched.sum(axis=0) - required_total
-                add: tuple[float, Candidate | None, list[int], list[str | None]] = (0.0, None, [], [])
+                add: tuple[float, Candidate | None, list[int], Callable[[], list[str | None]]] = (0.0, None, [], list)
                 for ci in g.allowed:  # add a shift on a free day
                     c = by_cand[ci]
                     if c.day_index in worked or not feasible(agent_id, None, c):
@@ -206,7 +217,7 @@ def improve(placed: list[Placed], candidates: Sequence[Candidate], groups: Seque
                     if gain < add[0] - 1e-9:
                         add = (gain, c, offsets, skills)
                 if add[1] is not None:
-                    new = Placed(agent_id, g.index, add[1], add[2], add[3])
+                    new = Placed(agent_id, g.index, add[1], add[2], add[3]())
                     mine[agent_id].append(new)
                     placed.append(new)
                     apply(new, +1)

@@ -39,7 +39,7 @@ ASSIGN_CORE: tuple[AssignRule, ...] = (contract.assign, rest.assign, coverage.as
 """Hard rules plus following the counts: solved first, it hints the full model."""
 
 Progress = Callable[[str, dict[str, Any]], None]
-COUNT_SHARE = 0.35
+COUNT_SHARE = 0.45
 """Of the time limit: build, LP and diving."""
 ASSIGN_SHARE = 0.5
 """Of what is left: naming agents (the rest goes to the local search)."""

@@ -76,6 +76,10 @@ def place(c: Candidate, how_many: int, shares: Sequence[Sequence[float] | None])
 def best_offsets(c: Candidate, slack: npt.NDArray[np.int64]) -> list[int]:
     """Break offsets for one new shift of ``c`` where ``slack`` (at work minus required) is largest."""
     n = len(slack)
+    lo, hi = max(c.p0, 0), min(c.p1, n)
+    window = np.full(c.p1 - c.p0 + 1, np.inf)  # cumulative slack from the shift start; inf off the grid
+    if hi > lo:
+        window[lo - c.p0:hi - c.p0 + 1] = np.concatenate(([0], np.cumsum(slack[lo:hi])))
     plan: list[int] = []
     for slots in c.breaks:
         taken = [(o, c.breaks[j].length) for j, o in enumerate(plan)]
@@ -83,8 +87,8 @@ def best_offsets(c: Candidate, slack: npt.NDArray[np.int64]) -> list[int]:
         for o in slots.offsets:
             if not all(o + slots.length <= t0 or t0 + tl <= o for t0, tl in taken):
                 continue
-            lo, hi = max(c.p0 + o, 0), min(c.p0 + o + slots.length, n)
-            score = float(slack[lo:hi].sum()) if hi > lo else np.inf
+            a, b = max(o, lo - c.p0), min(o + slots.length, hi - c.p0)  # the part on the grid
+            score = float(window[b] - window[a]) if b > a else np.inf
             if score > best_score:
                 best, best_score = o, score
         plan.append(best)
