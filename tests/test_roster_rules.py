@@ -215,3 +215,24 @@ def test_local_search_moves_a_misplaced_shift_onto_the_demand() -> None:
                     place_breaks=best_offsets)
     assert moves >= 1
     assert [pl.candidate.template.name for pl in placed] == ["late"]
+
+
+def test_local_search_moves_a_shift_to_give_two_consecutive_days_off() -> None:
+    from time import perf_counter
+
+    from dispatcher.roster.grid import build_candidates, build_groups
+    from dispatcher.roster.improve import Placed, improve
+    from dispatcher.roster.rules.breaks import best_offsets
+
+    # Demand on days 0, 2 and 3; the agent works two days. Days 0 and 2 cover as well as any pair
+    # but leave no two consecutive days off; coverage alone gives no reason to move.
+    req = requirements([("billing", d, "09:00", "13:00", 1) for d in (0, 2, 3)], days=4)
+    p = problem(req, [agent("a", max_days_week=2, min_hours_week=0)], [template("day", "09:00", 4)])
+    candidates = build_candidates(p)
+    groups = build_groups(p, candidates)
+    start = [c for c in candidates if c.day_index in (0, 2)]
+    placed = [Placed("a", groups[0].index, c, [], ["billing"] * 16) for c in start]
+    improve(placed, candidates, groups, req.required, p, deadline=perf_counter() + 5, place_breaks=best_offsets)
+    worked = {pl.candidate.day_index for pl in placed}
+    assert len(worked) == 2
+    assert any(d not in worked and d + 1 not in worked for d in range(3))

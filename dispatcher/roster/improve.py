@@ -1,5 +1,7 @@
 """Local search on the named roster: change (template or day), drop or add one agent's shift when the coverage
-cost goes down and every hard rule (hours, days, consecutive days, rest, availability) still holds.
+cost goes down and every hard rule (hours, days, consecutive days, rest, availability) still holds. The
+cost counts coverage, labour, the contract minimum, preferences, kept published shifts and two
+consecutive days off (as the assignment model weighs them).
 
 Repairs what rounding the counts and naming the agents lost. Coverage is tracked per skill: a shift
 taken away frees the skills it worked; new working periods go to the agent's skill that gains most
@@ -156,6 +158,13 @@ def improve(placed: list[Placed], candidates: Sequence[Candidate], groups: Seque
         ordered = sorted(shifts, key=lambda x: x.start)
         return all(b.start - a.end >= lim.min_rest for a, b in itertools.pairwise(ordered))
 
+    def unpaired(agent_id: str, days: set[int]) -> float:
+        """``days_off_pair`` when the agent gets no two consecutive days off (pinned days worked)."""
+        if w.days_off_pair <= 0 or n_days < 2:
+            return 0.0
+        worked = days | group_of[home[agent_id]].limits.pinned_days
+        return 0.0 if any(d not in worked and d + 1 not in worked for d in range(n_days - 1)) else w.days_off_pair
+
     def descend() -> int:
         nonlocal slack
         moves = 0
@@ -176,11 +185,15 @@ def improve(placed: list[Placed], candidates: Sequence[Candidate], groups: Seque
                 for pl in list(mine[agent_id]):  # change or drop a shift
                     now = sum(x.candidate.paid_quarters for x in mine[agent_id])
                     rest_q = now - pl.candidate.paid_quarters
-                    base = remove_delta(pl) - soft(agent_id, pl.candidate) + short(rest_q) - short(now)
+                    days = {x.candidate.day_index for x in mine[agent_id]}
+                    others = days - {pl.candidate.day_index}
+                    pair_now = unpaired(agent_id, days)
+                    base = remove_delta(pl) - soft(agent_id, pl.candidate) + short(rest_q) - short(now) - pair_now
+                    drop = base + unpaired(agent_id, others)
                     apply(pl, -1)
                     slack = sched.sum(axis=0) - required_total
                     best: tuple[float, Candidate | None, list[int], Callable[[], list[str | None]]] = (
-                        base if feasible(agent_id, pl, None) else 0.0, None, [], list)
+                        drop if feasible(agent_id, pl, None) else 0.0, None, [], list)
                     busy = {x.candidate.day_index for x in mine[agent_id] if x is not pl}
                     for ci in g.allowed:  # another template that day, or a move to a free day
                         c = by_cand[ci]
@@ -190,6 +203,7 @@ def improve(placed: list[Placed], candidates: Sequence[Candidate], groups: Seque
                             continue
                         offsets, skills, gain = plan(own, c)
                         gain += soft(agent_id, c) + short(rest_q + c.paid_quarters) - short(rest_q)
+                        gain += unpaired(agent_id, others | {c.day_index})
                         if base + gain < best[0] - 1e-9:
                             best = (base + gain, c, offsets, skills)
                     if best[0] < -1e-9:
@@ -214,6 +228,7 @@ def improve(placed: list[Placed], candidates: Sequence[Candidate], groups: Seque
                     offsets, skills, gain = plan(own, c)
                     now = sum(x.candidate.paid_quarters for x in mine[agent_id])
                     gain += soft(agent_id, c) + short(now + c.paid_quarters) - short(now)
+                    gain += unpaired(agent_id, worked | {c.day_index}) - unpaired(agent_id, worked)
                     if gain < add[0] - 1e-9:
                         add = (gain, c, offsets, skills)
                 if add[1] is not None:
@@ -246,7 +261,8 @@ def improve(placed: list[Placed], candidates: Sequence[Candidate], groups: Seque
         below = sum(MIN_HOURS_POINTS * max(group_of[home[a]].limits.min_quarters
                                            - sum(x.candidate.paid_quarters for x in shifts), 0)
                     for a, shifts in mine.items())
-        return float(cells) + labour + below + sum(soft(pl.agent_id, pl.candidate) for pl in placed)
+        pairs = sum(unpaired(a, {x.candidate.day_index for x in shifts}) for a, shifts in mine.items())
+        return float(cells) + labour + below + pairs + sum(soft(pl.agent_id, pl.candidate) for pl in placed)
 
     moves = descend()
     best_cost, best = total(), snapshot()
