@@ -353,7 +353,8 @@ def _erlang_a_core(
     with np.errstate(divide="ignore", over="ignore"):
         p_wait = 1.0 / (1.0 + (1.0 - b) * inv_big_a / b)  # A·B / (1 + (A - 1)·B)
     rho = a / n
-    p_ab_given_wait = np.clip(inv_big_a / rho + 1.0 - 1.0 / rho, 0.0, 1.0)
+    with np.errstate(over="ignore"):  # 1/A/ρ + 1 - 1/ρ written so a tiny ρ gives -inf (clipped), not inf - inf
+        p_ab_given_wait = np.clip(1.0 + (inv_big_a - 1.0) / rho, 0.0, 1.0)
     p_ab = p_wait * p_ab_given_wait
     shrink = np.exp(-answer_within_s / patience)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -368,7 +369,7 @@ def _erlang_a_core(
     with np.errstate(over="ignore"):
         log_s = -answer_within_s / patience
         edge = inv_big_a - np.exp(np.minimum(x * log_s + y * (1.0 - shrink) - log_big_a, 700.0))
-    answered_late_ratio = np.clip((1.0 - tail - edge) / rho, 0.0, 1.0)
+        answered_late_ratio = np.clip((1.0 - tail - edge) / rho, 0.0, 1.0)  # a tiny ρ: inf, clipped
     sl = np.clip(1.0 - p_wait + p_wait * answered_late_ratio, 0.0, 1.0)
     occ = np.minimum(a * (1.0 - p_ab) / n, 1.0)
     return sl, p_ab, p_wait, occ
@@ -424,7 +425,8 @@ def _erlang_a_fast(
     with np.errstate(divide="ignore", over="ignore"):
         p_wait = 1.0 / (1.0 + (1.0 - b) * inv_big_a / b)  # A·B / (1 + (A - 1)·B)
     rho = a / n
-    p_ab = p_wait * np.clip(inv_big_a / rho + 1.0 - 1.0 / rho, 0.0, 1.0)
+    with np.errstate(over="ignore"):  # as in _erlang_a_core: no inf - inf for a tiny ρ
+        p_ab = p_wait * np.clip(1.0 + (inv_big_a - 1.0) / rho, 0.0, 1.0)
     within = _answered_in_time_given_wait(x, y, tau, inv_big_a)
     sl = np.clip(1.0 - p_wait * (1.0 - within), 0.0, 1.0)
     occ = np.minimum(a * (1.0 - p_ab) / n, 1.0)

@@ -269,3 +269,12 @@ def test_required_agents_are_monotone_in_volume_and_in_target(
         at_low, at_high = solve(low), solve(high)
         assert (np.diff(at_low) >= 0).all() and (np.diff(at_high) >= 0).all()
         assert (at_high >= at_low).all()
+
+
+def test_erlang_a_stays_finite_for_a_vanishing_load() -> None:
+    # A subnormal load (1e-318 Erlangs) once gave 1/(ρA) - 1/ρ as inf - inf: NaN abandonment.
+    metrics = erlang_a(np.array([1, 5, 50]), np.full(3, 1e-320), 300.0, 120.0, 20.0)
+    for values in (metrics.service_level, metrics.abandon_rate, metrics.wait_probability, metrics.occupancy):
+        assert np.isfinite(values).all()
+    assert (metrics.abandon_rate <= 1e-12).all()
+    assert (metrics.service_level >= 1 - 1e-12).all()
