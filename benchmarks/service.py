@@ -32,8 +32,9 @@ import httpx
 import redis
 from fastapi import Request, Response
 
-from api.embedded_redis import EmbeddedRedis, free_port
+from api.embedded_redis import EmbeddedRedis
 from api.keys import Keys
+from api.ports import free_port
 from api.queue import load_script_source
 
 BOOT = "bench-boot-key"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import re
 import subprocess
 import sys
 import threading
@@ -21,7 +22,8 @@ import redis
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.embedded_redis import EmbeddedRedis, free_port
+from api.embedded_redis import EmbeddedRedis
+from api.ports import free_port
 from api.queue import LiveQueue
 from api.settings import Settings
 
@@ -373,3 +375,28 @@ def test_kill_9_of_redis_with_appendfsync_always_loses_no_acknowledged_task(tmp_
         raw.close()
     finally:
         restarted.stop()
+
+
+def test_serve_on_port_0_prints_the_free_port_it_listens_on(redis_url: str, tmp_path: Path) -> None:
+    env = service_env(redis_url, f"port0-{uuid.uuid4().hex[:6]}:", "port0-boot", tmp_path)
+    log = tmp_path / "serve.log"
+    proc = subprocess.Popen([str(BIN), "serve", "--port", "0"], env=env, stdout=open(log, "wb"),  # noqa: SIM115
+                            stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        match = None
+        while match is None and time.monotonic() < deadline and proc.poll() is None:
+            match = re.search(r"on http://127\.0\.0\.1:(\d+) ", log.read_text())
+            time.sleep(0.1)
+        assert match is not None, log.read_text()
+        port = int(match.group(1))
+        assert port not in (0, 8000)
+        ready = False
+        while not ready and time.monotonic() < deadline:
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        assert ready, log.read_text()
+    finally:
+        stop(proc)

@@ -37,7 +37,7 @@ from api.dashboard.panels import (
     TimeSpan,
     write_panel,
 )
-from api.embedded_redis import free_port
+from api.ports import free_port
 from api.settings import Settings
 
 pytestmark = pytest.mark.browser

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from api.dashboard.panels import PANEL_NAMES, read_panel
-from api.demo import free_port
+from api.ports import free_port
 from api.report import PNG_SIGNATURE
 
 

@@ -72,7 +72,7 @@ def demo_command(
     from api.commands.generate import generate_command
     from api.commands.simulate import simulate_command
     from api.commands.staff import staff_command
-    from api.demo import free_port
+    from api.ports import free_port
 
     if weeks < 3:
         raise InvalidInput("need at least 3 weeks of history", field="--weeks")

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from api.embedded_redis import redis_url_for
+from api.ports import free_port
 from api.settings import Settings, get_settings
 from dispatcher.errors import InvalidInput
 
@@ -26,7 +27,7 @@ def _fast_loop() -> tuple[str, str]:
 
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default from settings: 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default from settings: 8000).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from settings: 8000; 0: any free port).")] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="API worker processes.")] = 1,
     no_dispatch: Annotated[bool, typer.Option("--no-dispatch", help="Run no dispatch loop in the API.")] = False,
 ) -> None:
@@ -35,7 +36,9 @@ def serve(
 
     settings = Settings()
     host = host or settings.host
-    port = port or settings.port
+    port = settings.port if port is None else port
+    if port == 0:  # pick it here, so the address printed below is one you can open
+        port = free_port()
     with redis_url_for(settings.redis_url, settings.data_dir, settings.appendfsync) as url:
         # every worker process reads these, so they all share this one Redis
         os.environ["REDIS_URL"] = url
