@@ -179,8 +179,9 @@ def dive(model: CountModel, *, deadline: float) -> Snapshot:
             tries = [None]
         solved = False
         for value in tries:
-            for key, v, _, _ in fixes:
-                model.n[key].SetBounds(v if value is None else value, v if value is None else value)
+            for key, nearest_value, _, _ in fixes:
+                target = nearest_value if value is None else value
+                model.n[key].SetBounds(target, target)
             solver.SetTimeLimit(max(int((deadline - perf_counter()) * 1000), 1))
             status = solver.Solve()
             if status == pywraplp.Solver.OPTIMAL:

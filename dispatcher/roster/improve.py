@@ -99,6 +99,7 @@ def improve(placed: list[Placed], candidates: Sequence[Candidate], groups: Seque
         if agent_skills and hi > lo:
             own = np.asarray(agent_skills)
             short = required[own, lo:hi] - sched[own, lo:hi]
+            # cell(si, p, +1) for every skill and period at once
             delta = np.where(short >= 2, -w.under * w.under_steep, np.where(short == 1, -w.under, w.over))
             best = delta.argmin(axis=0)  # ties go to the first, primary skill
             gain += float(delta[best, np.arange(hi - lo)][~off[lo - c.p0:hi - c.p0]].sum())
