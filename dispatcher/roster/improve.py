@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dispatcher.roster.grid import Candidate, Group
-from dispatcher.roster.problem import Preference, RosterProblem
+from dispatcher.roster.problem import Preference, RosterProblem, Weights
 from dispatcher.roster.rules.stability import published_candidates
 
 KICK_SIZE = 6
@@ -40,11 +40,26 @@ class Placed:
     skills: list[str | None] = field(default_factory=list)
 
 
-def _cost(required: int, scheduled: int, under: float, steep: float, over: float) -> float:
+def cell_cost(required: int, scheduled: int, w: Weights) -> float:
+    """Coverage cost of one skill in one period (see rules/coverage.py)."""
     short = required - scheduled
     if short > 0:
-        return under + under * steep * (short - 1)
-    return over * -short
+        return w.under + w.under * w.under_steep * (short - 1)
+    return w.over * -short
+
+
+def scheduled_by_skill(placed: Sequence[Placed], required: npt.NDArray[np.int64],
+                       problem: RosterProblem) -> npt.NDArray[np.int64]:
+    """Agents working each skill (rows as in ``required``) in each period, from the shifts' skills."""
+    index = {s: i for i, s in enumerate(problem.requirements.skills)}
+    n = required.shape[1]
+    scheduled = np.zeros_like(required)
+    for pl in placed:
+        for i, skill in enumerate(pl.skills):
+            p = pl.candidate.p0 + i
+            if skill is not None and skill in index and 0 <= p < n:
+                scheduled[index[skill], p] += 1
+    return scheduled
 
 
 def improve(placed: list[Placed], candidates: Sequence[Candidate], groups: Sequence[Group],
@@ -55,17 +70,11 @@ def improve(placed: list[Placed], candidates: Sequence[Candidate], groups: Seque
     w = problem.weights
     index = {s: i for i, s in enumerate(req.skills)}
     n = req.n_periods
-    sched = np.zeros_like(required)
-    for pl in placed:
-        for i, skill in enumerate(pl.skills):
-            p = pl.candidate.p0 + i
-            if skill in index and 0 <= p < n:
-                sched[index[skill], p] += 1
+    sched = scheduled_by_skill(placed, required, problem)
 
     def cell(si: int, p: int, change: int) -> float:
         r, x = int(required[si, p]), int(sched[si, p])
-        return (_cost(r, x + change, w.under, w.under_steep, w.over)
-                - _cost(r, x, w.under, w.under_steep, w.over))
+        return cell_cost(r, x + change, w) - cell_cost(r, x, w)
 
     def remove_delta(pl: Placed) -> float:
         total = 0.0

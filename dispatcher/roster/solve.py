@@ -26,7 +26,7 @@ from dispatcher.roster.counts import Rule
 from dispatcher.roster.evaluate import fairness_of, objective_of
 from dispatcher.roster.explain import binding_rules, precheck
 from dispatcher.roster.grid import Group, build_candidates, build_groups
-from dispatcher.roster.improve import Placed, improve
+from dispatcher.roster.improve import Placed, cell_cost, improve, scheduled_by_skill
 from dispatcher.roster.problem import PERIOD, PERIOD_MIN, RosterProblem, week_monday
 from dispatcher.roster.result import Explanation, Objective, RosterResult
 from dispatcher.roster.rules import breaks, contract, cost, coverage, fairness, preferences, rest, stability
@@ -182,30 +182,20 @@ def _allocate_skills(placed: Sequence[Placed], groups: Sequence[Group], required
                 last[k] = skill
 
 
-def _cell_cost(required: int, scheduled: int, problem: RosterProblem) -> float:
-    w = problem.weights
-    short = max(required - scheduled, 0)
-    return w.under * min(short, 1) + w.under * w.under_steep * max(short - 1, 0) + w.over * max(scheduled - required, 0)
-
-
 def _improve_breaks(placed: Sequence[Placed], required: np.ndarray, problem: RosterProblem, passes: int = 6) -> bool:
     """Local search: move each break to the offset in its window that lowers the exact coverage cost,
     the agent keeping the skill it works around the break. Returns whether anything moved."""
     req = problem.requirements
     index = {s: i for i, s in enumerate(req.skills)}
     n = req.n_periods
-    scheduled = np.zeros_like(required)
-    for pl in placed:
-        for i, skill in enumerate(pl.skills):
-            p = pl.candidate.p0 + i
-            if skill is not None and skill in index and 0 <= p < n:
-                scheduled[index[skill], p] += 1
+    w = problem.weights
+    scheduled = scheduled_by_skill(placed, required, problem)
 
     def delta(cells: list[tuple[int, int]], sign: int) -> float:
         total = 0.0
         for si, p in cells:
             r, x = int(required[si, p]), int(scheduled[si, p])
-            total += _cell_cost(r, x + sign, problem) - _cell_cost(r, x, problem)
+            total += cell_cost(r, x + sign, w) - cell_cost(r, x, w)
         return total
 
     moved = False
