@@ -40,6 +40,10 @@ class Placed:
     skills: list[str | None] = field(default_factory=list)
 
 
+Move = tuple[float, Candidate | None, list[int], Callable[[], list[str | None]]]
+"""Cost change, the new shift (None: drop), its break offsets and its skills (built on demand)."""
+
+
 def cell_cost(required: int, scheduled: int, w: Weights) -> float:
     """Coverage cost of one skill in one period (see rules/coverage.py)."""
     short = required - scheduled
@@ -175,6 +179,11 @@ def improve(placed: list[Placed], candidates: Sequence[Candidate], groups: Seque
         worked = days | group_of[home[agent_id]].limits.pinned_days
         return 0.0 if any(d not in worked and d + 1 not in worked for d in range(n_days - 1)) else w.days_off_pair
 
+    def put(new: Placed) -> None:
+        mine[new.agent_id].append(new)
+        placed.append(new)
+        apply(new, +1)
+
     def descend() -> int:
         nonlocal slack
         moves = 0
@@ -202,7 +211,7 @@ def improve(placed: list[Placed], candidates: Sequence[Candidate], groups: Seque
                     drop = base + unpaired(agent_id, others)
                     apply(pl, -1)
                     slack = sched.sum(axis=0) - required_total
-                    best: tuple[float, Candidate | None, list[int], Callable[[], list[str | None]]] = (
+                    best: Move = (
                         drop if feasible(agent_id, pl, None) else 0.0, None, [], list)
                     busy = {x.candidate.day_index for x in mine[agent_id] if x is not pl}
                     for ci in g.allowed:  # another template that day, or a move to a free day
@@ -220,32 +229,26 @@ def improve(placed: list[Placed], candidates: Sequence[Candidate], groups: Seque
                         mine[agent_id].remove(pl)
                         placed.remove(pl)
                         if best[1] is not None:
-                            new = Placed(agent_id, g.index, best[1], best[2], best[3]())
-                            mine[agent_id].append(new)
-                            placed.append(new)
-                            apply(new, +1)
+                            put(Placed(agent_id, g.index, best[1], best[2], best[3]()))
                         moves += 1
                         improved = True
                     else:
                         apply(pl, +1)
                 worked = {x.candidate.day_index for x in mine[agent_id]}
                 slack = sched.sum(axis=0) - required_total
-                add: tuple[float, Candidate | None, list[int], Callable[[], list[str | None]]] = (0.0, None, [], list)
+                add: Move = (0.0, None, [], list)
+                now = sum(x.candidate.paid_quarters for x in mine[agent_id])
                 for ci in g.allowed:  # add a shift on a free day
                     c = by_cand[ci]
                     if c.day_index in worked or not feasible(agent_id, None, c):
                         continue
                     offsets, skills, gain = plan(own, c)
-                    now = sum(x.candidate.paid_quarters for x in mine[agent_id])
                     gain += soft(agent_id, c) + short(now + c.paid_quarters) - short(now)
                     gain += unpaired(agent_id, worked | {c.day_index}) - unpaired(agent_id, worked)
                     if gain < add[0] - 1e-9:
                         add = (gain, c, offsets, skills)
                 if add[1] is not None:
-                    new = Placed(agent_id, g.index, add[1], add[2], add[3]())
-                    mine[agent_id].append(new)
-                    placed.append(new)
-                    apply(new, +1)
+                    put(Placed(agent_id, g.index, add[1], add[2], add[3]()))
                     moves += 1
                     improved = True
 
