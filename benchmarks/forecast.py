@@ -9,7 +9,7 @@ Data sets
   closed) and its Monday rebound. The truth (expected volume) is the oracle forecast.
 - nycflights13: every 2013 departure from EWR/JFK/LGA (three queues) at its *scheduled* departure
   time: date from year/month/day, time of day from `sched_dep_time` (HHMM), read as wall-clock
-  America/New_York (loaded by `api.datasets.nycflights13_events`, the same as `dispatchwise data
+  America/New_York (loaded by `api.formats.nycflights.nycflights13_events`, the same as `dispatchwise data
   nycflights13`); US holidays. Two windows of 4 weekly origins: the last 4 weeks (2013-12-04 …
   12-25: schedule changes, Christmas) and 2013-10-23 … 11-13 (before Thanksgiving).
 
@@ -92,8 +92,8 @@ def pad(grid: DayGrid, n_days: int) -> DayGrid:
 
 
 def flights_events() -> pd.DataFrame:
-    """Departures as contacts (`api.datasets`: scheduled departure, New York time; origin = queue)."""
-    from api.datasets import nycflights13_events
+    """Departures as contacts (`api.formats.nycflights`: scheduled departure, New York time; origin = queue)."""
+    from api.formats.nycflights import nycflights13_events
 
     events = nycflights13_events()
     return events.assign(created_at=events["created_at"].map(lambda t: t.isoformat()))

@@ -32,10 +32,10 @@ import httpx
 import redis
 from fastapi import Request, Response
 
-from api.embedded_redis import EmbeddedRedis
-from api.keys import Keys
 from api.ports import free_port
-from api.queue import load_script_source
+from api.store.embedded_redis import EmbeddedRedis
+from api.store.keys import Keys
+from api.store.queue import load_script_source
 
 BOOT = "bench-boot-key"
 
@@ -145,7 +145,7 @@ def _run_agents(url: str, prefix: str, agents: int, stop: Any) -> None:
     """Simulated agents (own process): pull or wait for an offer, accept, complete at once."""
     import asyncio
 
-    from api.queue import LiveQueue
+    from api.store.queue import LiveQueue
 
     async def run() -> None:
         queue = LiveQueue.from_url(url, prefix=prefix)
@@ -173,7 +173,7 @@ async def offer_latency(url: str, port: int, boot: str, *, rate: float, seconds:
     import asyncio
     import multiprocessing
 
-    from api.queue import LiveQueue
+    from api.store.queue import LiveQueue
 
     prefix = "ol"
     base = f"http://127.0.0.1:{port}"
@@ -295,7 +295,7 @@ def main() -> None:
         raise SystemExit("wrk is not installed (apt-get install -y wrk)")
     import asyncio
 
-    from api.commands.serve import _fast_loop
+    from api.cli.commands.serve import _fast_loop
 
     loop, http = _fast_loop()
     bin_dir = Path(sys.executable).parent

@@ -28,6 +28,9 @@ def require_aware(value: datetime, field_name: str) -> datetime:
     return value
 
 
+DEFAULT_HANDLE_S = 300.0
+"""Expected handle time (s) of a task whose creator gave none: the API default, the store's and the boards'."""
+
 class Quadrant(StrEnum):
     """Urgent/important matrix. Urgency decides *when*, importance decides *who*."""
 
@@ -163,7 +166,7 @@ class Task:
     important: bool
     created_at: datetime
     due_at: datetime | None = None
-    expected_handle_s: float = 300.0
+    expected_handle_s: float = DEFAULT_HANDLE_S
     source: str = ""
     payload: Mapping[str, Any] = field(default_factory=dict)
     customer_id: str | None = None

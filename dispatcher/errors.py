@@ -55,6 +55,18 @@ class InvalidInput(DispatchwiseError):
     status_code = 422
 
 
+class Unauthorized(DispatchwiseError):
+    """No credentials, or credentials nobody issued."""
+
+    status_code = 401
+
+
+class Forbidden(DispatchwiseError):
+    """The caller's key may not do this (wrong role, or acting for another agent)."""
+
+    status_code = 403
+
+
 class NotFound(DispatchwiseError):
     status_code = 404
 

@@ -10,7 +10,7 @@ import pytest
 import redis
 from hypothesis import settings
 
-from api.embedded_redis import EmbeddedRedis
+from api.store.embedded_redis import EmbeddedRedis
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

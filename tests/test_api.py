@@ -11,10 +11,10 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.dispatch import Dispatcher
-from api.settings import Settings
-from api.sla import SlaMonitor
+from api.live.dispatch import Dispatcher
+from api.live.sla import SlaMonitor
+from api.service.app import create_app
+from api.service.settings import Settings
 
 BOOT = "boot-supervisor-key"
 T0 = 1_800_000_000.0

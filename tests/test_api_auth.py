@@ -12,8 +12,8 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.settings import Settings
+from api.service.app import create_app
+from api.service.settings import Settings
 from dispatcher.errors import Conflict
 
 BOOT = "authz-boot-key"

@@ -8,10 +8,10 @@ import redis
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from api.app import create_app
-from api.cli import app as cli
-from api.queue import key_digest
-from api.settings import Settings
+from api.cli.main import app as cli
+from api.service.app import create_app
+from api.service.auth import key_digest
+from api.service.settings import Settings
 from dispatcher.errors import InvalidInput
 
 

@@ -12,8 +12,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
-from api.app import create_app
-from api.settings import Settings
+from api.service.app import create_app
+from api.service.settings import Settings
 
 BOOT = "fuzz-boot"
 PREFIX = "fuzz"

@@ -21,11 +21,11 @@ import httpx
 import redis
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.embedded_redis import EmbeddedRedis
 from api.ports import free_port
-from api.queue import LiveQueue
-from api.settings import Settings
+from api.service.app import create_app
+from api.service.settings import Settings
+from api.store.embedded_redis import EmbeddedRedis
+from api.store.queue import LiveQueue
 
 BIN = Path(sys.executable).parent / "dispatchwise"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-CLI = [sys.executable, "-m", "api.cli"]
+CLI = [sys.executable, "-m", "api.cli.main"]
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

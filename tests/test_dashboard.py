@@ -13,10 +13,10 @@ import redis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api import dashboard
-from api.app import create_app
-from api.dashboard.panels import ScenarioResult, SimulationResults, panel_path, write_panel
-from api.settings import Settings
+from api.service import dashboard
+from api.service.app import create_app
+from api.service.dashboard.panels import ScenarioResult, SimulationResults, panel_path, write_panel
+from api.service.settings import Settings
 
 SUPERVISOR_KEY = "dw_test_dashboard_supervisor"
 

@@ -24,9 +24,10 @@ import pytest
 import redis
 import uvicorn
 
-from api import dashboard
-from api.app import create_app
-from api.dashboard.panels import (
+from api.ports import free_port
+from api.service import dashboard
+from api.service.app import create_app
+from api.service.dashboard.panels import (
     CoverageToday,
     ForecastToday,
     QueueSeries,
@@ -37,8 +38,7 @@ from api.dashboard.panels import (
     TimeSpan,
     write_panel,
 )
-from api.ports import free_port
-from api.settings import Settings
+from api.service.settings import Settings
 
 pytestmark = pytest.mark.browser
 

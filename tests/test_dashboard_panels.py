@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.dashboard.panels import (
+from api.service.dashboard.panels import (
     CoverageToday,
     ForecastToday,
     QueueSeries,

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.report import KpiRow, Plot, format_kpi_value, kpi_rows, render_report, write_report
+from api.demo.report import KpiRow, Plot, format_kpi_value, kpi_rows, render_report, write_report
 from dispatcher.errors import InvalidInput
 
 BOUND = st.none() | st.floats(0, 1)

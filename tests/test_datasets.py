@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from api.datasets import nycflights13_events
+from api.formats.nycflights import nycflights13_events
 
 
 def test_nycflights13_becomes_a_three_queue_history_in_new_york_time() -> None:

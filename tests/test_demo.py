@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from api.dashboard.panels import PANEL_NAMES, read_panel
+from api.demo.report import PNG_SIGNATURE
 from api.ports import free_port
-from api.report import PNG_SIGNATURE
+from api.service.dashboard.panels import PANEL_NAMES, read_panel
 
 
 def test_demo_runs_the_whole_pipeline_and_writes_report_and_panels(tmp_path: Path) -> None:
@@ -18,7 +18,7 @@ def test_demo_runs_the_whole_pipeline_and_writes_report_and_panels(tmp_path: Pat
     env["DISPATCHWISE_DATA_DIR"] = str(tmp_path / "state")
     env["COLUMNS"] = "200"  # rich wraps at 80 columns without a terminal
     result = subprocess.run(
-        [sys.executable, "-m", "api.cli", "demo", "--no-browser", "--no-hold", "--weeks", "5", "--agents", "40",
+        [sys.executable, "-m", "api.cli.main", "demo", "--no-browser", "--no-hold", "--weeks", "5", "--agents", "40",
          "--time-limit", "5", "--replications", "2", "--window", "09:00-10:00", "--speed", "300",
          "--port", str(free_port(0))],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from api.dispatch import Dispatcher
-from api.queue import LiveQueue
-from api.scorecard_store import PerfStore
+from api.live.dispatch import Dispatcher
+from api.store.perf import PerfStore
+from api.store.queue import LiveQueue
 from dispatcher.targets import Action, ImprovementPlan, Target
 
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import redis
 
-from api.embedded_redis import EmbeddedRedis, redis_url_for, running_url
+from api.store.embedded_redis import EmbeddedRedis, redis_url_for, running_url
 
 
 def test_embedded_server_persists_with_aof_across_restart(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from api.files import read_agents, read_templates, write_agents, write_templates
+from api.formats.agents import read_agents, read_templates, write_agents, write_templates
 from dispatcher.datagen import default_templates
 from dispatcher.domain import Agent, Contract
 from dispatcher.errors import InvalidInput

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from api.cli import app
-from api.forecast_files import read_history
+from api.cli.main import app
+from api.formats.forecast import read_history
 from dispatcher.errors import InvalidInput
 from forecasting.forecast import COLUMNS
 from forecasting.series import history_grids

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from api.queue import Forbidden, LiveQueue
-from dispatcher.errors import Conflict, NotFound
+from api.store.queue import LiveQueue
+from dispatcher.errors import Conflict, Forbidden, NotFound
 
 SKILLS = ("billing", "tech")
 AGENTS = {"ann": ({"billing": 3}, 1), "bob": ({"billing": 2, "tech": 4}, 2), "cy": ({"tech": 5}, 1)}

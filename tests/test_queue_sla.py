@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.sla import stage_at
+from api.live.sla import stage_at
 from dispatcher.domain import SlaPolicy
 
 policies = st.builds(

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
-from api.files import write_agents, write_templates
-from api.roster_files import read_availability, read_requirements, read_roster, write_roster
+from api.cli.main import app
+from api.formats.agents import write_agents, write_templates
+from api.formats.roster import read_availability, read_requirements, read_roster, write_roster
 from dispatcher.domain import BreakRule, Interval, Roster, Shift, SkillBlock
 from dispatcher.errors import InvalidInput
 from tests.test_roster_rules import MONDAY, agent, at, template

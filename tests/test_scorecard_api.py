@@ -16,9 +16,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
-from api.keys import Keys
-from api.queue import LiveQueue
-from api.routes.scorecards import router
+from api.service.routes.scorecards import router
+from api.store.keys import Keys
+from api.store.queue import LiveQueue
 from dispatcher.abtest import arm_of
 from dispatcher.errors import DispatchwiseError
 
@@ -243,9 +243,9 @@ def test_scorecard_of_work_done_through_the_live_service(redis_url: str, redis_c
     offered, accepted and completed over HTTP show up in the agent's scorecard with their outcome."""
     from fastapi import Depends
 
-    from api.app import create_app
-    from api.deps import require_supervisor
-    from api.settings import Settings
+    from api.service.app import create_app
+    from api.service.deps import require_supervisor
+    from api.service.settings import Settings
 
     boot = "boot-key"
     app = create_app(Settings(redis_url=redis_url, bootstrap_key=boot, data_dir=tmp_path), dispatch=False)
@@ -288,7 +288,7 @@ def test_scorecard_of_work_done_through_the_live_service(redis_url: str, redis_c
 
 
 def test_audit_adapter_maps_abandoning_cancels_policies_and_handle_times() -> None:
-    from api.scorecard_store import audit_events_to_frame
+    from api.live.audit_log import audit_events_to_frame
 
     def view(task_id: str, event: str, second: int, data: Any = None, agent: str = "") -> dict[str, Any]:
         return {"id": f"{second}-0", "task_id": task_id, "event": event, "agent_id": agent or None,
@@ -319,8 +319,8 @@ def test_exported_audit_trail_gives_the_same_scorecards_on_the_command_line(
         client: TestClient, redis_url: str, redis_client: redis.Redis, tmp_path: Any) -> None:
     from typer.testing import CliRunner
 
-    from api.cli import app as cli
-    from api.commands.scorecard import export_audit_events
+    from api.cli.commands.scorecard import export_audit_events
+    from api.cli.main import app as cli
 
     seed(redis_client)
     path = tmp_path / "events.csv"

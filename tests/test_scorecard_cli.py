@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
+from api.cli.main import app
 from dispatcher.errors import InvalidInput
 from tests.test_scorecard import hand_built
 
@@ -79,7 +79,7 @@ def test_abtest_command_reports_each_kpi(events_csv: Path, tmp_path: Path) -> No
 def test_cli_error_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     hand_built().assign(event="finished").to_csv(path, index=False)
-    result = subprocess.run([sys.executable, "-m", "api.cli", "scorecard", str(path)], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "api.cli.main", "scorecard", str(path)], capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 2
     assert "row 2" in result.stderr and "'event'" in result.stderr and "Traceback" not in result.stderr

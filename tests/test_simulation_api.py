@@ -11,9 +11,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
-from api.files import write_agents
-from api.roster_files import write_roster
-from api.routes.simulations import router
+from api.formats.agents import write_agents
+from api.formats.roster import write_roster
+from api.service.routes.simulations import router
 from dispatcher.datagen import GeneratorConfig, default_templates, generate
 from dispatcher.errors import DispatchwiseError
 from dispatcher.simulation.rosters import cyclic_roster

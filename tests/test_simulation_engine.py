@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from dispatcher.datagen import GeneratorConfig, default_templates, generate
 from dispatcher.simulation.arrivals import Tasks
-from dispatcher.simulation.engine import EventLog, simulate
+from dispatcher.simulation.engine import SimulatedDay, simulate
 from dispatcher.simulation.fast import fcfs_waits
 from dispatcher.simulation.model import ROUTING_POLICIES, Demand, SimulationConfig, Staffing, staffing_from_roster
 from dispatcher.simulation.replicate import Study, compare, run_study
@@ -43,7 +43,7 @@ def make_staffing(proficiency: list[list[int]], duty: list[list[tuple[float, flo
     )
 
 
-def run(tasks: Tasks, staffing: Staffing, routing: str, horizon: float = 1e6) -> EventLog:
+def run(tasks: Tasks, staffing: Staffing, routing: str, horizon: float = 1e6) -> SimulatedDay:
     queues = tuple(f"q{i}" for i in range(staffing.proficiency.shape[1]))
     return simulate(tasks, staffing, SimulationConfig(routing=routing), queues=queues, horizon_s=horizon)
 

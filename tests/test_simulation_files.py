@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
-from api.files import write_agents
-from api.roster_files import write_roster
-from api.simulation_files import load_study, read_forecast, read_scenarios
+from api.cli.main import app
+from api.formats.agents import write_agents
+from api.formats.roster import write_roster
+from api.formats.simulation import load_study, read_forecast, read_scenarios
 from dispatcher.datagen import GeneratorConfig, default_templates, generate
 from dispatcher.errors import InvalidInput
 from dispatcher.simulation.replicate import run_study

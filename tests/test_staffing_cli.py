@@ -14,7 +14,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from api.staffing_files import (
+from api.formats.staffing import (
     REQUIREMENT_COLUMNS,
     parse_duration,
     parse_service_level,
@@ -25,7 +25,7 @@ from api.staffing_files import (
 from dispatcher.erlang import erlang_a, service_level
 from dispatcher.errors import InvalidInput
 
-CLI = [sys.executable, "-m", "api.cli"]
+CLI = [sys.executable, "-m", "api.cli.main"]
 FORECAST_HEADER = "queue,period_start,volume,volume_lo80,volume_hi80,volume_lo95,volume_hi95,aht_s,model"
 
 
@@ -151,8 +151,8 @@ BOOT = "boot-supervisor-key"
 
 @pytest.fixture()
 def client(redis_url: str, redis_client: redis.Redis, tmp_path: Path) -> Iterator[TestClient]:
-    from api.app import create_app
-    from api.settings import Settings
+    from api.service.app import create_app
+    from api.service.settings import Settings
 
     app = create_app(Settings(redis_url=redis_url, bootstrap_key=BOOT, data_dir=tmp_path), dispatch=False)
     with TestClient(app) as tc:
@@ -179,7 +179,7 @@ def test_api_returns_the_same_rows_as_the_cli_table(client: TestClient, forecast
 
 
 def read_policy_from_dict() -> Any:
-    from api.staffing_files import build_policy
+    from api.formats.staffing import build_policy
 
     return build_policy({"default": {"service_level": "80/20", "patience": "120s"},
                          "queues": {"chat": {"concurrency": 3}}})

@@ -32,8 +32,8 @@ NAN = float("nan")
 
 
 @dataclass(frozen=True, slots=True)
-class EventLog:
-    """What happened to every task and agent in one replication (exportable as the event log)."""
+class SimulatedDay:
+    """One simulated replication: what happened to every task and agent (exportable as an event log)."""
 
     queues: tuple[str, ...]
     agent_ids: tuple[str, ...]
@@ -58,7 +58,7 @@ class EventLog:
 
 def simulate(
     tasks: Tasks, staffing: Staffing, cfg: SimulationConfig, *, queues: tuple[str, ...], horizon_s: float
-) -> EventLog:
+) -> SimulatedDay:
     """Run one replication to the end (every task served, abandoned or stranded when nobody is left)."""
     n = len(tasks)
     n_agents = len(staffing.agent_ids)
@@ -275,7 +275,7 @@ def simulate(
     abandoned_arr = np.asarray(abandoned, dtype=np.bool_)
     served = ~np.isnan(start_arr)
     wait = np.where(served, start_arr - arrival_arr, np.where(abandoned_arr, tasks.patience_s, finish - arrival_arr))
-    return EventLog(
+    return SimulatedDay(
         queues=queues,
         agent_ids=staffing.agent_ids,
         horizon_s=horizon_s,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dispatcher.domain import Quadrant, SlaPolicy
-from dispatcher.simulation.engine import EventLog
+from dispatcher.simulation.engine import SimulatedDay
 from dispatcher.simulation.model import BoolArray
 
 if TYPE_CHECKING:  # pandas loads lazily: replication workers only need summarize()
@@ -20,7 +20,7 @@ def _safe_ratio(num: float, den: float) -> float:
     return num / den if den > 0 else float("nan")
 
 
-def _queue_metrics(log: EventLog, keep: BoolArray, answer_within_s: float) -> dict[str, float]:
+def _queue_metrics(log: SimulatedDay, keep: BoolArray, answer_within_s: float) -> dict[str, float]:
     served = ~np.isnan(log.start_s) & keep
     offered = int(keep.sum())
     waits = log.wait_s[served]
@@ -32,7 +32,7 @@ def _queue_metrics(log: EventLog, keep: BoolArray, answer_within_s: float) -> di
     }
 
 
-def summarize(log: EventLog, *, answer_within_s: float, sla: SlaPolicy) -> dict[str, float]:
+def summarize(log: SimulatedDay, *, answer_within_s: float, sla: SlaPolicy) -> dict[str, float]:
     """One number per KPI for one replication; per-queue KPIs are named ``kpi[queue]``."""
     everyone = np.ones(len(log.arrival_s), dtype=np.bool_)
     out = _queue_metrics(log, everyone, answer_within_s)
@@ -54,7 +54,7 @@ def summarize(log: EventLog, *, answer_within_s: float, sla: SlaPolicy) -> dict[
     return out
 
 
-def per_period(log: EventLog, *, period_s: float, answer_within_s: float) -> pd.DataFrame:
+def per_period(log: SimulatedDay, *, period_s: float, answer_within_s: float) -> pd.DataFrame:
     """Offered, answered, abandoned, service level and ASA per queue and period of arrival."""
     import pandas as pd
 
@@ -78,7 +78,7 @@ def per_period(log: EventLog, *, period_s: float, answer_within_s: float) -> pd.
     return grouped[["queue", "period_start_s", "offered", "answered", "abandoned", "service_level", "asa_s"]]
 
 
-def event_log_frame(log: EventLog) -> pd.DataFrame:
+def event_log_frame(log: SimulatedDay) -> pd.DataFrame:
     """The event log as one row per task, ready to export."""
     import pandas as pd
 

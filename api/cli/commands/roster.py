@@ -1,0 +1,209 @@
+"""``dispatchwise roster REQUIREMENTS.csv ...`` plans a week; ``dispatchwise roster check ROSTER.csv ...``
+validates any roster against the rules."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, tzinfo
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import click
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from typer.core import TyperGroup
+
+from api.formats.agents import read_agents, read_templates
+from api.formats.roster import (
+    read_availability,
+    read_preferences,
+    read_requirements,
+    read_roster,
+    write_coverage,
+    write_plot,
+    write_roster,
+)
+from dispatcher.errors import InvalidInput
+from dispatcher.roster.problem import Requirements, RosterProblem
+from dispatcher.roster.result import RosterResult
+
+
+class _PlanByDefault(TyperGroup):
+    """``roster FILE ...`` runs ``plan``; ``roster check FILE ...`` runs ``check``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["plan", *args]
+        return super().parse_args(ctx, args)
+
+
+roster_app = typer.Typer(cls=_PlanByDefault, no_args_is_help=True,
+                         help="Roster named agents onto weekly shifts (plan), or validate a roster (check).")
+
+
+def _zone(name: str | None) -> tzinfo | None:
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInput(f"unknown timezone {name!r}", field="--timezone") from exc
+
+
+def _load(requirements: Path | None, agents_path: Path, templates_path: Path, availability: Path | None,
+          preferences: Path | None, pin: Path | None, published: Path | None, tz: tzinfo | None,
+          fallback_days: list[date] | None = None) -> RosterProblem:
+    agents = read_agents(agents_path)
+    templates = read_templates(templates_path)
+    if requirements is not None:
+        req = read_requirements(requirements, tz)
+    else:
+        zone = tz or ZoneInfo("UTC")
+        skill = sorted(agents[0].skills)[0]
+        req = Requirements.from_entries((skill, datetime.combine(d, time(0), tzinfo=zone), 0, 0)
+                                        for d in fallback_days or [date.today()])
+    return RosterProblem(
+        requirements=req,
+        agents=tuple(agents),
+        templates=tuple(templates),
+        timezone=tz,
+        availability=read_availability(availability, agents) if availability else {},
+        preferences=tuple(read_preferences(preferences, agents)) if preferences else (),
+        pins=read_roster(pin, agents, tz).shifts if pin else (),
+        published=read_roster(published, agents, tz) if published else None,
+    )
+
+
+def _summary(console: Console, result: RosterResult) -> None:
+    o = result.objective
+    console.print(
+        f"[bold]{result.status}[/bold]: {len(result.roster)} shifts, objective {o.total:.1f} "
+        f"(under {o.under:.1f}, over {o.over:.1f}, labour {o.labour:.1f}, auxiliary {o.auxiliary:.1f}, "
+        f"changes {o.changes:.1f}); LP bound {result.bound:.1f}; gap {result.gap:.2%}; "
+        f"{result.timings.get('total', 0.0):.1f} s"
+    )
+    table = Table("skill", "required agent-h", "under-staffed h", "over-staffed h")
+    cov = result.coverage
+    for si, skill in enumerate(cov.skills):
+        table.add_row(skill, f"{cov.required[si].sum() / 4:.1f}", f"{cov.under_hours[skill]:.1f}",
+                      f"{cov.over_hours[skill]:.1f}")
+    console.print(table)
+    f = result.fairness
+    console.print(f"paid hours {result.paid_hours:.1f}; fairness spread: weekend shifts {f.weekend_shifts_spread}, "
+                  f"late shifts {f.late_shifts_spread}, hours/contract {f.hours_ratio_spread:.2f}; "
+                  f"agents without two consecutive days off {f.no_two_days_off}; "
+                  f"changed shifts {result.changed_shifts}")
+    for e in result.explanations:
+        console.print(f"[yellow]explanation[/yellow] {escape(str(e))}", highlight=False)
+
+
+@roster_app.command("plan")
+def plan_command(
+    requirements: Annotated[Path, typer.Argument(help="Requirements CSV (staffing output, or "
+                                                      "skill,period_start,required).")],
+    agents: Annotated[Path, typer.Option("--agents", help="agents.csv")],
+    templates: Annotated[Path, typer.Option("--templates", help="shift_templates.csv")],
+    time_limit: Annotated[float, typer.Option(help="Seconds for the whole solve.")] = 60.0,
+    workers: Annotated[int, typer.Option(help="Solver threads.")] = 2,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    pin: Annotated[Path | None, typer.Option(help="Shifts to keep as they are (roster.csv format).")] = None,
+    published: Annotated[Path | None, typer.Option(help="Published roster to change as little as possible.")] = None,
+    availability: Annotated[Path | None, typer.Option(help="availability.csv (windows, days off, absences).")] = None,
+    preferences: Annotated[Path | None, typer.Option(help="preferences.csv")] = None,
+    timezone: Annotated[str | None, typer.Option(help="Site timezone for template times, e.g. America/New_York "
+                                                      "(default: the requirements' offset).")] = None,
+    out: Annotated[Path, typer.Option(help="Roster CSV to write.")] = Path("roster.csv"),
+    coverage: Annotated[Path | None, typer.Option(help="Coverage CSV to write.")] = None,
+    plot: Annotated[Path | None, typer.Option(help="PNG: coverage vs requirement and a Gantt of agents.")] = None,
+    explain: Annotated[bool, typer.Option(help="When coverage is short, relax rules one at a time to name "
+                                               "the binding one (one LP each; up to half the time limit "
+                                               "more).")] = True,
+) -> None:
+    """Roster named agents onto the week's shifts; writes roster.csv (+ coverage.csv, plot)."""
+    from dispatcher.roster.solve import solve_roster
+    from dispatcher.roster.validate import validate_roster
+
+    if time_limit <= 0 or workers < 1:
+        raise InvalidInput("--time-limit must be > 0 and --workers >= 1", field="--time-limit")
+    problem = _load(requirements, agents, templates, availability, preferences, pin, published, _zone(timezone))
+    console = Console()
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=console, transient=False) as progress:
+        task = progress.add_task("building the count model", total=None)
+
+        def report(stage: str, info: dict[str, Any]) -> None:
+            if stage == "build":
+                progress.update(task, description=f"solving the count LP ({info['candidates']} shifts, "
+                                                  f"{info['groups']} agent groups)")
+            elif stage == "counts":
+                progress.update(task, description=f"LP bound {info['lp_bound']:.1f} — naming agents", completed=0)
+            elif stage == "assign":
+                progress.update(task, total=info["total"], completed=info["done"])
+            elif stage == "done":
+                progress.update(task, description=f"incumbent {info['objective']:.1f} / bound "
+                                                  f"{info['lp_bound']:.1f}")
+
+        result = solve_roster(problem, time_limit_s=time_limit, workers=workers, seed=seed, explain=explain,
+                              progress=report)
+    _summary(console, result)
+    violations = validate_roster(result.roster, problem)
+    explained = {(e.rule, e.agent_id) for e in result.explanations}
+    unexplained = [v for v in violations if (v.rule, v.agent_id) not in explained]
+    for v in violations:
+        console.print(f"[red]violation[/red] {escape(str(v))}", highlight=False)
+    write_roster(out, result.roster)
+    console.print(f"wrote {out}")
+    if coverage is not None:
+        write_coverage(coverage, result)
+        console.print(f"wrote {coverage}")
+    if plot is not None:
+        write_plot(plot, result)
+        console.print(f"wrote {plot}")
+    if unexplained:
+        raise typer.Exit(1)
+
+
+@roster_app.command("check")
+def check_command(
+    roster: Annotated[Path, typer.Argument(help="roster.csv to validate.")],
+    agents: Annotated[Path, typer.Option("--agents", help="agents.csv")],
+    templates: Annotated[Path, typer.Option("--templates", help="shift_templates.csv")],
+    requirements: Annotated[Path | None, typer.Option(help="Requirements CSV: also report coverage.")] = None,
+    availability: Annotated[Path | None, typer.Option(help="availability.csv")] = None,
+    pin: Annotated[Path | None, typer.Option(help="Pinned shifts that must be present.")] = None,
+    timezone: Annotated[str | None, typer.Option(help="Site timezone for template times.")] = None,
+) -> None:
+    """Validate a roster against contracts, rest, days, breaks, availability, skills and pins; exit 1 on
+    any violation."""
+    from dispatcher.roster.evaluate import objective_of
+    from dispatcher.roster.validate import validate_roster
+
+    agent_list = read_agents(agents)
+    tz = _zone(timezone)
+    shifts = read_roster(roster, agent_list, tz)
+    if tz is None and shifts.shifts:
+        tz = shifts.shifts[0].start.tzinfo
+    days = sorted({s.start.astimezone(tz).date() for s in shifts.shifts}) or [date.today()]
+    week = [days[0] - timedelta(days=days[0].weekday()) + timedelta(days=i) for i in range(7)]
+    problem = _load(requirements, agents, templates, availability, None, pin, None, tz, fallback_days=week)
+    console = Console()
+    violations = validate_roster(shifts, problem)
+    if requirements is not None:
+        objective, cov, paid = objective_of(shifts, problem.agents, problem.templates, problem.requirements,
+                                            problem.weights)
+        under = sum(cov.under_hours.values())
+        over = sum(cov.over_hours.values())
+        console.print(f"coverage: {under:.1f} agent-h under-staffed, {over:.1f} over-staffed; paid {paid:.1f} h; "
+                      f"objective {objective.total:.1f}")
+    for v in violations:
+        console.print(f"[red]violation[/red] {escape(str(v))}", highlight=False)
+    console.print(f"{len(shifts)} shifts, {len(violations)} violation(s)")
+    if violations:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(roster_app, name="roster")

@@ -1,5 +1,0 @@
-"""Supervisor web dashboard: ``app.include_router(dashboard.router)`` serves it at ``/``."""
-
-from api.dashboard.routes import router
-
-__all__ = ["router"]

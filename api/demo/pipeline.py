@@ -1,0 +1,170 @@
+"""The end-to-end demo: generate → forecast → staff → roster → what-if → live queue → report.
+
+Every step calls the same code as its CLI command and leaves its files in ``<data_dir>/demo/``;
+plots, the dashboard's panels and one HTML page go to ``<data_dir>/report/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from datetime import time as time_of_day
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from api.service.settings import Settings
+from dispatcher.domain import Interval, Roster, Shift
+from dispatcher.errors import DispatchwiseError
+
+TIMEZONE = "America/New_York"
+SERVICE_LEVEL = "80/60"
+"""Demo target: 80 % of contacts answered within 60 s (voice-like queues)."""
+
+
+@dataclass
+class DemoPaths:
+    work: Path
+    report: Path
+
+    @classmethod
+    def under(cls, data_dir: Path) -> DemoPaths:
+        paths = cls(work=data_dir / "demo", report=data_dir / "report")
+        paths.work.mkdir(parents=True, exist_ok=True)
+        paths.report.mkdir(parents=True, exist_ok=True)
+        return paths
+
+
+@contextlib.contextmanager
+def running_service(settings: Settings) -> Iterator[str]:
+    """Run ``dispatchwise serve`` (API, dispatch loop, embedded Redis) as a child process; yield its URL.
+
+    A separate process keeps the simulated agents and ticket system of the replay from competing
+    with the service for one interpreter's GIL.
+    """
+    env = {**os.environ, "DISPATCHWISE_DATA_DIR": str(settings.data_dir),
+           "DISPATCHWISE_BOOTSTRAP_KEY": settings.bootstrap_key or ""}
+    log_path = Path(settings.data_dir) / "serve.log"
+    with log_path.open("ab") as log:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "api.cli.main", "serve", "--host", "127.0.0.1", "--port", str(settings.port)],
+            env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+    url = f"http://127.0.0.1:{settings.port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if child.poll() is not None:
+                raise DispatchwiseError(f"the demo service exited with code {child.returncode}; see {log_path}")
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise DispatchwiseError(f"the demo service did not become ready in 60 s; see {log_path}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)  # uvicorn shuts down gracefully, stopping embedded Redis
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+
+def held_out_day(contacts: pd.DataFrame, history_days: int, start: date) -> tuple[pd.DataFrame, pd.DataFrame, date]:
+    """Split the contacts into the history and the first replayed day after it."""
+    local = contacts["created_at"].dt.tz_convert(TIMEZONE)
+    replay_day = start + timedelta(days=history_days)
+    history = contacts[local.dt.date < replay_day]
+    today = contacts[local.dt.date == replay_day]
+    return history, today, replay_day
+
+
+def forecast_panel(forecast: pd.DataFrame, today: pd.DataFrame, day: date) -> dict[str, object]:
+    tz = ZoneInfo(TIMEZONE)
+    frame = forecast.copy()
+    frame["period_start"] = pd.to_datetime(frame["period_start"], format="ISO8601", utc=True).dt.tz_convert(tz)
+    frame = frame[frame["period_start"].dt.date == day]
+    starts = sorted(frame["period_start"].unique())
+    actual = today.assign(period=today["created_at"].dt.tz_convert(tz).dt.floor("15min"))
+    counts = actual.groupby(["queue", "period"]).size()
+    queues: dict[str, dict[str, list[float | None]]] = {}
+    for queue, rows in frame.groupby("queue"):
+        rows = rows.set_index("period_start").reindex(starts)
+        queues[str(queue)] = {
+            "forecast": rows["volume"].fillna(0).round(2).tolist(),
+            "actual": [float(counts.get((queue, s), 0)) for s in starts],
+            "lower": rows["volume_lo80"].fillna(0).round(2).tolist(),
+            "upper": rows["volume_hi80"].fillna(0).round(2).tolist(),
+        }
+    return {"date": day.isoformat(), "timezone": TIMEZONE, "period_minutes": 15,
+            "period_start": [pd.Timestamp(s).isoformat() for s in starts], "queues": queues}
+
+
+def progress_bar(console: Console) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=False)
+
+
+def kpi_table(rows: list[tuple[str, str]], title: str) -> Table:
+    table = Table(title=title)
+    table.add_column("KPI")
+    table.add_column("value", justify="right")
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def clip_shift(shift: Shift, start: datetime, end: datetime) -> Shift | None:
+    """The part of a shift inside [start, end), with the breaks that fall in it; None if none is."""
+    lo, hi = max(shift.start, start), min(shift.end, end)
+    if hi <= lo:
+        return None
+    breaks = tuple(Interval(max(b.start, lo), min(b.end, hi)) for b in shift.breaks if b.start < hi and b.end > lo)
+    return Shift(agent_id=shift.agent_id, start=lo, end=hi, breaks=breaks, template=shift.template)
+
+
+def run_replay(
+    base_url: str, key: str, today: pd.DataFrame, roster_path: Path, agents_path: Path, *,
+    replay_day: date, window: tuple[time_of_day, time_of_day], speed: float, console: Console,
+) -> tuple[list[tuple[str, str]], dict[str, float | None]]:
+    from api.demo.replay import Replay, arrivals_from_contacts
+    from api.formats.agents import read_agents
+    from api.formats.roster import read_roster
+
+    agents = read_agents(agents_path)
+    roster = read_roster(roster_path, agents)
+    tz = ZoneInfo(TIMEZONE)
+    start = datetime.combine(replay_day, window[0], tzinfo=tz)
+    end = datetime.combine(replay_day, window[1], tzinfo=tz)
+    day_shifts = tuple(c for s in roster.shifts if (c := clip_shift(s, start, end)) is not None)
+    day_roster = Roster(week_start=roster.week_start, shifts=day_shifts)
+    arrivals = [a for a in arrivals_from_contacts(today) if start <= a.at < end]
+    replay = Replay(base_url, key, speed=speed, day_start=start)
+    on_shift = {s.agent_id for s in day_shifts}
+    with progress_bar(console) as progress:
+        bar = progress.add_task(
+            f"replaying {replay_day} {window[0]:%H:%M}-{window[1]:%H:%M} at {speed:g}× "
+            f"({len(on_shift)} agents on shift)", total=len(arrivals))
+        summary = asyncio.run(replay.run(arrivals, day_roster, [a for a in agents if a.id in on_shift],
+                                         on_progress=lambda n: progress.update(bar, completed=n)))
+    kpis: dict[str, float | None] = {"service_level": summary.service_level, "asa_s": summary.asa_s,
+                                     "abandonment_rate": None, "occupancy": None}
+    return summary.rows(), kpis

@@ -1,0 +1,77 @@
+"""Agent endpoints: profile, status, the board, and /next (long-poll for an offer)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Query, Response
+
+from api.service.auth import Principal, acting_agent, actor_of, require_role
+from api.service.deps import PrincipalDep, QueueDep, SupervisorDep
+from api.service.schemas import AgentOut, AgentPut, OfferOut, StatusPut
+from api.store.queue import iso_from_ms, task_view
+from dispatcher.domain import Agent
+from dispatcher.errors import InvalidInput
+
+router = APIRouter(prefix="/v1/agents", tags=["agents"])
+
+MAX_WAIT_S = 60.0
+WAKE_SLICE_S = 0.5
+"""A long-poll re-tries the pull path at least this often while it waits for an offer."""
+
+
+@router.get("", response_model=list[AgentOut])
+async def agents_board(queue: QueueDep, principal: SupervisorDep) -> Any:
+    return await queue.agents_board()
+
+
+@router.put("/{agent_id}", response_model=AgentOut)
+async def put_agent(agent_id: str, body: AgentPut, queue: QueueDep, principal: SupervisorDep) -> Any:
+    # the domain model validates proficiency 1-5, primary skills among skills, capacity >= 1
+    agent = Agent(id=agent_id, name=body.name, skills=body.skills, primary_skills=frozenset(body.primary_skills),
+                  capacity=body.capacity, team=body.team, supervisor=body.supervisor)
+    if ":" in agent_id or any(":" in s for s in agent.skills):
+        raise InvalidInput("agent ids and skill names must not contain ':'", field="agent_id")
+    return await queue.put_agent(
+        agent.id, name=agent.name, skills=dict(agent.skills), primary_skills=sorted(agent.primary_skills),
+        capacity=agent.capacity, team=agent.team, supervisor=agent.supervisor,
+    )
+
+
+@router.get("/{agent_id}", response_model=AgentOut)
+async def get_agent(agent_id: str, queue: QueueDep, principal: PrincipalDep) -> Any:
+    acting_agent(principal, agent_id)
+    _require_agent_or_supervisor(principal)
+    return await queue.get_agent(agent_id)
+
+
+@router.put("/{agent_id}/status", response_model=AgentOut)
+async def put_status(agent_id: str, body: StatusPut, queue: QueueDep, principal: PrincipalDep) -> Any:
+    acting_agent(principal, agent_id)
+    _require_agent_or_supervisor(principal)
+    return await queue.set_status(agent_id, body.status, actor=actor_of(principal))
+
+
+@router.post("/{agent_id}/next", response_model=OfferOut,
+             responses={204: {"description": "no offer came within the wait"}})
+async def next_offer(
+    agent_id: str, queue: QueueDep, principal: PrincipalDep,
+    wait: float = Query(default=0.0, ge=0.0, le=MAX_WAIT_S, description="seconds to wait for an offer"),
+) -> Any:
+    acting_agent(principal, agent_id)
+    _require_agent_or_supervisor(principal)
+    deadline = time.monotonic() + wait
+    while True:
+        offer = await queue.pull(agent_id)
+        if offer is not None:
+            return {"offer_id": offer.offer_id, "task": task_view(offer.task),
+                    "expires_at": iso_from_ms(offer.expires_ms)}
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return Response(status_code=204)
+        await queue.wait_for_wake(agent_id, min(remaining, WAKE_SLICE_S))
+
+
+def _require_agent_or_supervisor(principal: Principal) -> None:
+    require_role(principal, "agent", "supervisor")
