@@ -8,7 +8,8 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from api.live.dispatch import Dispatcher
 from api.service import dashboard
@@ -32,6 +33,8 @@ from api.service.routes import (
 )
 from api.service.settings import Settings, get_settings
 from api.store.embedded_redis import redis_url_for
+from api.store.notifier import Notifier
+from api.store.outage import STORE_DOWN_ERRORS, StoreStatus
 from api.store.queue import LiveQueue
 
 log = logging.getLogger("dispatchwise.api")
@@ -39,6 +42,11 @@ log = logging.getLogger("dispatchwise.api")
 ROUTERS = (tasks, agents, offers, queues, alerts, kpis, events, keys, health)
 SUPERVISOR_ROUTERS = (staffing, simulations, scorecards)
 """Mounted under /v1 behind the supervisor role."""
+
+
+async def store_down_response(request: Request, exc: Exception) -> JSONResponse:
+    """Redis down, loading or full: 503 with Retry-After, one log line per outage (not per request)."""
+    return await problem_response(request, request.app.state.store_status.failed(exc))
 
 
 def create_app(settings: Settings | None = None, *, dispatch: bool | None = None) -> FastAPI:
@@ -50,10 +58,17 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with redis_url_for(settings.redis_url, settings.data_dir, settings.appendfsync) as url:
             queue = LiveQueue.from_url(
-                url, prefix=settings.key_prefix, offer_ttl_s=settings.offer_ttl_s, max_misses=settings.max_misses
+                url, prefix=settings.key_prefix, offer_ttl_s=settings.offer_ttl_s, max_misses=settings.max_misses,
+                max_connections=settings.redis_max_connections,
             )
             app.state.queue = queue
-            app.state.auth = Authenticator(queue, settings.bootstrap_key)
+            app.state.auth = auth = Authenticator(queue, settings.bootstrap_key)
+            app.state.store_status = status = StoreStatus()
+            app.state.notifier = notifier = Notifier(
+                queue.redis, queue.keys.notify, per_agent=settings.longpoll_per_agent, total=settings.longpoll_max,
+                status=status, on_key_revoked=auth.forget,
+            )
+            await notifier.start()
             recovered = await queue.expire_offers()  # offers that expired while nothing ran
             if recovered:
                 log.warning("re-queued %d tasks whose offers expired while the service was down", recovered)
@@ -70,6 +85,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
                 stop.set()
                 if loop_task is not None:
                     await loop_task
+                await notifier.stop()
                 await queue.close()
 
     app = FastAPI(
@@ -81,6 +97,8 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
     app.state.settings = settings
     for exc_class in HANDLED:
         app.add_exception_handler(exc_class, problem_response)
+    for exc_class in STORE_DOWN_ERRORS:
+        app.add_exception_handler(exc_class, store_down_response)
     if settings.fast_path:
         app.add_middleware(TaskCreateFastPath)
     for module in ROUTERS:

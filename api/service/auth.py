@@ -53,6 +53,10 @@ class Authenticator:
         self.bootstrap_digest = key_digest(bootstrap_key) if bootstrap_key else None
         self._cache: dict[str, tuple[Principal, float]] = {}
 
+    def forget(self, digest: str) -> None:
+        """Drop a cached key at once (its revocation was published; see api/store/notifier.py)."""
+        self._cache.pop(digest, None)
+
     async def principal(self, authorization: str | None) -> Principal:
         if not authorization or not authorization.startswith("Bearer "):
             raise Unauthorized("missing bearer API key (header 'Authorization: Bearer <key>')", field="authorization")

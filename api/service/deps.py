@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.service.auth import Authenticator, Principal, require_role
+from api.store.notifier import Notifier
 from api.store.queue import LiveQueue
 
 bearer = HTTPBearer(auto_error=False, description="API key: Authorization: Bearer <key>")
@@ -16,6 +17,11 @@ bearer = HTTPBearer(auto_error=False, description="API key: Authorization: Beare
 def get_queue(request: Request) -> LiveQueue:
     queue: LiveQueue = request.app.state.queue
     return queue
+
+
+def get_notifier(request: Request) -> Notifier:
+    notifier: Notifier = request.app.state.notifier
+    return notifier
 
 
 async def get_principal(
@@ -35,6 +41,7 @@ async def require_integration(principal: Annotated[Principal, Depends(get_princi
 
 
 QueueDep = Annotated[LiveQueue, Depends(get_queue)]
+NotifierDep = Annotated[Notifier, Depends(get_notifier)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 SupervisorDep = Annotated[Principal, Depends(require_supervisor)]
 IntegrationDep = Annotated[Principal, Depends(require_integration)]

@@ -42,6 +42,9 @@ def problem_for(exc: Exception, where: str = "") -> Problem:
     """Status, body and headers for any exception; an unexpected one is logged with its traceback."""
     if isinstance(exc, DispatchwiseError):
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else {}
+        retry_after = getattr(exc, "retry_after_s", None)
+        if retry_after is not None:
+            headers["Retry-After"] = str(retry_after)
         return (exc.status_code if exc.status_code >= 400 else 400), exc.to_dict(), headers
     if isinstance(exc, RequestValidationError):
         return 422, validation_problem(list(exc.errors())), {}

@@ -30,6 +30,21 @@ class Settings(BaseSettings):
     key_prefix: str = "dw"
     run_dispatch: bool = True
     """Run a dispatch loop inside each API process (``serve --no-dispatch`` turns it off)."""
+    max_body_bytes: int = Field(default=1 << 20, ge=1024)
+    """Largest request body accepted (413 beyond); checked after authentication, while reading."""
+    max_payload_bytes: int = Field(default=64 << 10, ge=256)
+    """Largest task ``payload`` (as stored JSON) accepted (422 beyond)."""
+    redis_max_connections: int = Field(default=64, ge=4)
+    """Redis connections per API process (a pool; callers queue for one when all are busy)."""
+    longpoll_per_agent: int = Field(default=2, ge=1)
+    """Open ``/next?wait=`` long-polls per agent (429 beyond)."""
+    longpoll_max: int = Field(default=5000, ge=1)
+    """Open long-polls per API process (429 beyond); they hold no Redis connection while waiting."""
+    allow_new_skills: bool = False
+    """Accept tasks for skills no agent has and no queue holds (else 422)."""
+    redis_maxmemory: str = "512mb"
+    """Embedded Redis only: memory cap; with policy ``noeviction`` writes past it get 503, nothing is evicted."""
+    redis_maxmemory_policy: Literal["noeviction", "volatile-lru", "allkeys-lru"] = "noeviction"
     fast_path: bool = True
     """Serve ``POST /v1/tasks`` from a pure-ASGI handler in front of FastAPI (same contract, faster)."""
 

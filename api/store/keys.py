@@ -51,6 +51,26 @@ class Keys:
         return f"{self.prefix}:apikey:{digest}"
 
     @property
+    def api_keys(self) -> str:
+        """Hash key id -> SHA-256 digest of every issued key (list, revoke)."""
+        return f"{self.prefix}:apikeys"
+
+    def session(self, token_digest: str) -> str:
+        """Hash: a dashboard session (cookie) -> the digest of the key that opened it; expires."""
+        return f"{self.prefix}:session:{token_digest}"
+
+    @property
+    def notify(self) -> str:
+        """Pub/sub channel: ``a:<agent>`` (offer or free slot), ``s:<skill>`` (work queued),
+        ``k:<digest>`` (key revoked). One subscription per process wakes every long-poll."""
+        return f"{self.prefix}:notify"
+
+    @property
+    def available(self) -> str:
+        """Set of agent ids whose status is ``available``: kept by the status, retire and miss scripts."""
+        return f"{self.prefix}:agents:available"
+
+    @property
     def agents(self) -> str:
         """Set of all agent ids."""
         return f"{self.prefix}:agents"

@@ -119,6 +119,14 @@ class Offer:
     task: dict[str, str]
 
 
+@dataclass(frozen=True, slots=True)
+class PullResult:
+    offer: Offer | None
+    why: str
+    """``offer``, or why there is none: ``busy`` (agent not available or full), ``batch``, ``empty``."""
+    skills: tuple[str, ...]
+
+
 def lua_key_table(keys: Keys) -> str:
     """The ``K`` table every script starts from: key prefixes and fixed keys from api/store/keys.py."""
     prefixes = {
@@ -142,6 +150,8 @@ def lua_key_table(keys: Keys) -> str:
         "lease": keys.lease,
         "batch": keys.batch,
         "kick": keys.kick,
+        "notify": keys.notify,
+        "available": keys.available,
     }
     body = ", ".join(f"{name} = {orjson.dumps(value).decode()}" for name, value in prefixes.items())
     return f"local K = {{{body}}}\n"
@@ -182,9 +192,12 @@ class LiveQueue:
         }
 
     @classmethod
-    def from_url(cls, url: str, **kwargs: Any) -> LiveQueue:
-        # a full pool makes callers wait (up to 20 s) instead of failing: long-polls hold connections
-        pool = aioredis.BlockingConnectionPool.from_url(url, decode_responses=True, max_connections=1024, timeout=20)
+    def from_url(cls, url: str, *, max_connections: int = 64, **kwargs: Any) -> LiveQueue:
+        # long-polls hold no connection while waiting (api/store/notifier.py), so a small pool serves a
+        # process; when it is busy, callers wait for a connection (up to 5 s) instead of failing at once
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, decode_responses=True, max_connections=max_connections, timeout=5
+        )
         return cls(aioredis.Redis(connection_pool=pool), **kwargs)
 
     def now_ms(self) -> int:
@@ -426,10 +439,15 @@ class LiveQueue:
 
     async def pull(self, agent_id: str, *, scan_depth: int = 20) -> Offer | None:
         """The agent's pending offer, or a new one from the pull path; None when nothing fits."""
+        return (await self.pull_or_why(agent_id, scan_depth=scan_depth)).offer
+
+    async def pull_or_why(self, agent_id: str, *, scan_depth: int = 20) -> PullResult:
+        """Like :meth:`pull`, and when nothing fits, why (``busy``, ``batch`` or ``empty``) and the agent's skills."""
         reply = await self._run("pull", agent_id, self.offer_ttl_ms, scan_depth)
         if reply[0] == "NONE":
-            return None
-        return Offer(reply[1], int(reply[2]), flat_to_dict(reply[3]))
+            skills = tuple(orjson.loads(reply[2])) if len(reply) > 2 and reply[2] else ()
+            return PullResult(None, str(reply[1]) if len(reply) > 1 else "empty", skills)
+        return PullResult(Offer(reply[1], int(reply[2]), flat_to_dict(reply[3])), "offer", ())
 
     async def wait_for_kick(self, timeout_s: float) -> None:
         """Block until new work or free capacity is signalled (or the timeout), then clear the signal."""

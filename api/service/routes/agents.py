@@ -8,17 +8,19 @@ from typing import Any
 from fastapi import APIRouter, Query, Response
 
 from api.service.auth import Principal, acting_agent, actor_of, require_role
-from api.service.deps import PrincipalDep, QueueDep, SupervisorDep
+from api.service.deps import NotifierDep, PrincipalDep, QueueDep, SupervisorDep
 from api.service.schemas import AgentOut, AgentPut, OfferOut, StatusPut
-from api.store.queue import iso_from_ms, task_view
+from api.store.queue import Offer, iso_from_ms, task_view
 from dispatcher.domain import Agent
 from dispatcher.errors import InvalidInput
 
 router = APIRouter(prefix="/v1/agents", tags=["agents"])
 
 MAX_WAIT_S = 60.0
-WAKE_SLICE_S = 0.5
-"""A long-poll re-tries the pull path at least this often while it waits for an offer."""
+RECHECK_S = 5.0
+"""A waiting long-poll re-tries the pull path at least this often, in case a notification was lost."""
+BATCH_RECHECK_S = 0.25
+"""... and this often while a dispatch batch is being solved (it may or may not offer this agent a task)."""
 
 
 @router.get("", response_model=list[AgentOut])
@@ -56,21 +58,32 @@ async def put_status(agent_id: str, body: StatusPut, queue: QueueDep, principal:
 @router.post("/{agent_id}/next", response_model=OfferOut,
              responses={204: {"description": "no offer came within the wait"}})
 async def next_offer(
-    agent_id: str, queue: QueueDep, principal: PrincipalDep,
+    agent_id: str, queue: QueueDep, principal: PrincipalDep, notifier: NotifierDep,
     wait: float = Query(default=0.0, ge=0.0, le=MAX_WAIT_S, description="seconds to wait for an offer"),
 ) -> Any:
+    """Holds no Redis connection while it waits: the process's notifier wakes it (api/store/notifier.py)."""
     acting_agent(principal, agent_id)
     _require_agent_or_supervisor(principal)
     deadline = time.monotonic() + wait
-    while True:
-        offer = await queue.pull(agent_id)
-        if offer is not None:
-            return {"offer_id": offer.offer_id, "task": task_view(offer.task),
-                    "expires_at": iso_from_ms(offer.expires_ms)}
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return Response(status_code=204)
-        await queue.wait_for_wake(agent_id, min(remaining, WAKE_SLICE_S))
+    if wait <= 0:
+        return _offer_or_204((await queue.pull_or_why(agent_id)).offer)
+    async with notifier.waiter(agent_id) as waiter:
+        while True:
+            result = await queue.pull_or_why(agent_id)  # a wake after this point is kept by the event
+            if result.offer is not None:
+                return _offer_or_204(result.offer)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return Response(status_code=204)
+            # a busy agent waits for news about itself; an idle one also for new work of its skills
+            waiter.watch(result.skills if result.why != "busy" else ())
+            await waiter.wait(min(remaining, BATCH_RECHECK_S if result.why == "batch" else RECHECK_S))
+
+
+def _offer_or_204(offer: Offer | None) -> Any:
+    if offer is None:
+        return Response(status_code=204)
+    return {"offer_id": offer.offer_id, "task": task_view(offer.task), "expires_at": iso_from_ms(offer.expires_ms)}
 
 
 def _require_agent_or_supervisor(principal: Principal) -> None:

@@ -16,6 +16,11 @@ local function audit(task_id, event, actor, agent_id, skill, data)
   redis.call('XADD', K.audit, 'MAXLEN', '~', 5000000, '*', unpack(f))
 end
 
+-- wake long-polls in every API process (one subscription each): 'a:<agent>' or 's:<skill>'
+local function notify(message)
+  redis.call('PUBLISH', K.notify, message)
+end
+
 -- wake the dispatch loop: new work or free capacity (one pending signal is enough)
 local function kick()
   if redis.call('LLEN', K.kick) == 0 then redis.call('RPUSH', K.kick, ARGV[1]) end
@@ -31,6 +36,7 @@ local function release_agent(agent_id, task_id)
   end
   redis.call('SREM', K.atasks .. agent_id, task_id)
   kick()
+  notify('a:' .. agent_id)
 end
 
 local function requeue(task_id, previous_agent)
@@ -41,6 +47,7 @@ local function requeue(task_id, previous_agent)
     redis.call('HSET', tkey, 'previous_agent', previous_agent)
   end
   redis.call('ZADD', K.queue .. t[1], tonumber(t[2]), task_id)
+  notify('s:' .. t[1])
   return t[1]
 end
 
@@ -60,6 +67,7 @@ local function drop_offer(offer_id, new_status, miss_limit)
       local misses = redis.call('HINCRBY', akey, 'misses', 1)
       if misses >= miss_limit and redis.call('HGET', akey, 'status') == 'available' then
         redis.call('HSET', akey, 'status', 'unavailable', 'status_ms', ARGV[1])
+        redis.call('SREM', K.available, agent_id)
       end
     end
   end
@@ -97,6 +105,7 @@ local function make_offer(task_id, agent_id, ttl_ms, explanation, actor)
   redis.call('RPUSH', K.wake .. agent_id, offer_id)
   redis.call('LTRIM', K.wake .. agent_id, -8, -1)
   redis.call('PEXPIRE', K.wake .. agent_id, tonumber(ttl_ms))
+  notify('a:' .. agent_id)
   return offer_id, nil
 end
 

@@ -18,4 +18,5 @@ redis.call('SADD', K.skills, ARGV[4])
 redis.call('ZADD', K.sla, tonumber(ARGV[6]), task_id)
 audit(task_id, 'created', ARGV[2], '', ARGV[4], ARGV[7])
 kick()
+notify('s:' .. ARGV[4])
 return {'OK', task_id}

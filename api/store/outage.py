@@ -1,0 +1,64 @@
+"""Redis outages: which errors mean "the store is down", the 503 they become, one log line per outage."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import redis.exceptions
+
+from dispatcher.errors import DispatchwiseError
+
+log = logging.getLogger("dispatchwise.store")
+
+STORE_DOWN_ERRORS: tuple[type[BaseException], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.BusyLoadingError,
+    redis.exceptions.OutOfMemoryError,
+    redis.exceptions.ReadOnlyError,
+)
+"""Errors that say Redis cannot serve right now (down, loading, full, a read-only replica), not that
+the request was wrong. BusyLoadingError, OutOfMemoryError and ReadOnlyError are ResponseErrors in redis-py."""
+
+RETRY_AFTER_S = 2
+
+
+class StoreUnavailable(DispatchwiseError):
+    """Redis cannot serve right now; the client should retry after ``retry_after_s``."""
+
+    status_code = 503
+    retry_after_s = RETRY_AFTER_S
+
+
+class TooBusy(DispatchwiseError):
+    """A per-caller or per-process limit is reached; retry after ``retry_after_s``."""
+
+    status_code = 429
+    retry_after_s = 1
+
+
+class StoreStatus:
+    """Up or down, as last seen: the first failure of an outage logs one warning, recovery logs one line."""
+
+    def __init__(self) -> None:
+        self.down_since: float | None = None
+        self.failures = 0
+
+    @property
+    def up(self) -> bool:
+        return self.down_since is None
+
+    def failed(self, exc: BaseException) -> StoreUnavailable:
+        self.failures += 1
+        if self.down_since is None:
+            self.down_since = time.monotonic()
+            log.warning("redis unavailable (%s: %s); answering 503 until it is back", type(exc).__name__, exc)
+        return StoreUnavailable(f"the task store (Redis) is unavailable: {type(exc).__name__}; retry shortly")
+
+    def recovered(self) -> None:
+        if self.down_since is not None:
+            log.warning("redis is back after %.1f s (%d failed calls)", time.monotonic() - self.down_since,
+                        self.failures)
+            self.down_since = None
+            self.failures = 0
