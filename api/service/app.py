@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from api.live.dispatch import Dispatcher
 from api.service import dashboard
 from api.service.auth import Authenticator
+from api.service.bodylimit import BodyLimit
 from api.service.deps import require_supervisor
 from api.service.fastpath import TaskCreateFastPath
 from api.service.problems import HANDLED, problem_response
@@ -31,8 +32,7 @@ from api.service.routes import (
     staffing,
     tasks,
 )
-from api.service.settings import Settings, get_settings
-from api.store.embedded_redis import redis_url_for
+from api.service.settings import Settings, get_settings, redis_url_for_settings
 from api.store.notifier import Notifier
 from api.store.outage import STORE_DOWN_ERRORS, StoreStatus
 from api.store.queue import LiveQueue
@@ -56,10 +56,10 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        with redis_url_for(settings.redis_url, settings.data_dir, settings.appendfsync) as url:
+        with redis_url_for_settings(settings) as url:
             queue = LiveQueue.from_url(
                 url, prefix=settings.key_prefix, offer_ttl_s=settings.offer_ttl_s, max_misses=settings.max_misses,
-                max_connections=settings.redis_max_connections,
+                max_connections=settings.redis_max_connections, max_payload_bytes=settings.max_payload_bytes,
             )
             app.state.queue = queue
             app.state.auth = auth = Authenticator(queue, settings.bootstrap_key)
@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
         app.add_exception_handler(exc_class, store_down_response)
     if settings.fast_path:
         app.add_middleware(TaskCreateFastPath)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # outermost: before any body is read
     for module in ROUTERS:
         app.include_router(module.router)
     for module in SUPERVISOR_ROUTERS:

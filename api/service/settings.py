@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -47,6 +48,14 @@ class Settings(BaseSettings):
     redis_maxmemory_policy: Literal["noeviction", "volatile-lru", "allkeys-lru"] = "noeviction"
     fast_path: bool = True
     """Serve ``POST /v1/tasks`` from a pure-ASGI handler in front of FastAPI (same contract, faster)."""
+
+
+def redis_url_for_settings(settings: Settings) -> AbstractContextManager[str]:
+    """REDIS_URL, or the embedded server for ``data_dir`` with these settings applied (api/store/embedded_redis.py)."""
+    from api.store.embedded_redis import redis_url_for
+
+    return redis_url_for(settings.redis_url, settings.data_dir, settings.appendfsync,
+                         maxmemory=settings.redis_maxmemory, maxmemory_policy=settings.redis_maxmemory_policy)
 
 
 @lru_cache(maxsize=1)

@@ -179,6 +179,7 @@ class LiveQueue:
         policy: SlaPolicy | None = None,
         offer_ttl_s: float = 30.0,
         max_misses: int = 3,
+        max_payload_bytes: int = 64 << 10,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.redis: Any = client  # decode_responses=True: replies are str (the stubs say bytes | str)
@@ -186,6 +187,7 @@ class LiveQueue:
         self.policy = policy or SlaPolicy()
         self.offer_ttl_ms = int(offer_ttl_s * 1000)
         self.max_misses = max_misses
+        self.max_payload_bytes = max_payload_bytes
         self.clock = clock
         self._scripts: dict[str, AsyncScript] = {
             name: client.register_script(load_script_source(name, self.keys)) for name in SCRIPT_NAMES
@@ -245,6 +247,9 @@ class LiveQueue:
             payload_json = orjson.dumps(dict(payload or {})).decode()
         except (TypeError, orjson.JSONEncodeError) as exc:
             raise InvalidInput(f"payload cannot be stored as JSON: {exc}", field="payload") from exc
+        if len(payload_json) > self.max_payload_bytes:
+            raise InvalidInput(f"payload is {len(payload_json)} bytes as JSON; at most {self.max_payload_bytes} "
+                               "(DISPATCHWISE_MAX_PAYLOAD_BYTES)", field="payload")
         sla_first = due - int(self.policy.warn_before_s * 1000)
         data = f'{{"quadrant":"{quadrant.value}","due_ms":{due}}}'
         reply: list[Any] = await self._scripts["create"](

@@ -11,8 +11,7 @@ from typing import Annotated
 import typer
 
 from api.ports import free_port
-from api.service.settings import Settings, get_settings
-from api.store.embedded_redis import redis_url_for
+from api.service.settings import Settings, get_settings, redis_url_for_settings
 from dispatcher.errors import InvalidInput
 
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
@@ -39,18 +38,37 @@ def serve(
     port = settings.port if port is None else port
     if port == 0:  # pick it here, so the address printed below is one you can open
         port = free_port()
-    with redis_url_for(settings.redis_url, settings.data_dir, settings.appendfsync) as url:
+    with redis_url_for_settings(settings) as url:
         # every worker process reads these, so they all share this one Redis
         os.environ["REDIS_URL"] = url
         if no_dispatch:
             os.environ["DISPATCHWISE_RUN_DISPATCH"] = "0"
         get_settings.cache_clear()
         loop, http = _fast_loop()
-        typer.echo(f"dispatchwise API on http://{host}:{port} (redis {url}, {workers} worker(s), {loop}/{http})")
+        typer.echo(f"dispatchwise API on http://{host}:{port} (redis {redacted(url)}, {workers} worker(s), "
+                   f"{loop}/{http})")
+        # uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown; with these handlers that becomes
+        # an exception, so the ``with`` above unwinds and stops the embedded Redis (the default SIGTERM
+        # action would kill the process on the spot and leave redis-server running)
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+        signal.signal(signal.SIGINT, _exit_on_signal)
         uvicorn.run(
             "api.service.app:create_app", factory=True, host=host, port=port, workers=workers, loop=loop, http=http,
             log_level="warning", access_log=False,
         )
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for printing."""
+    head, sep, tail = url.partition("@")
+    if not sep or "://" not in head:
+        return url
+    scheme, _, _ = head.partition("://")
+    return f"{scheme}://***@{tail}"
 
 
 def worker() -> None:
@@ -73,8 +91,8 @@ def worker() -> None:
         finally:
             await queue.close()
 
-    with redis_url_for(settings.redis_url, settings.data_dir, settings.appendfsync) as url:
-        typer.echo(f"dispatchwise worker on redis {url}")
+    with redis_url_for_settings(settings) as url:
+        typer.echo(f"dispatchwise worker on redis {redacted(url)}")
         asyncio.run(run(url))
 
 
@@ -97,7 +115,7 @@ def keys_create(
         finally:
             await queue.close()
 
-    with redis_url_for(settings.redis_url, settings.data_dir, settings.appendfsync) as url:
+    with redis_url_for_settings(settings) as url:
         key = asyncio.run(run(url))
     typer.echo(key)
 
