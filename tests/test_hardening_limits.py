@@ -73,7 +73,7 @@ async def test_big_body_without_a_valid_key_gets_401_unread(app: Any, authorizat
     headers = {"content-type": "application/json", "content-length": str(200 << 20)}
     if authorization:
         headers["authorization"] = authorization
-    status, body, read = await call(app, "/v1/tasks", headers, [b"x" * 1024] * 4)
+    status, _, read = await call(app, "/v1/tasks", headers, [b"x" * 1024] * 4)
     assert status == 401
     assert read == 0
 
@@ -91,7 +91,7 @@ async def test_chunked_body_is_cut_off_once_it_passes_the_limit(app: Any) -> Non
     headers = {"authorization": f"Bearer {BOOT}", "content-type": "application/json",
                "transfer-encoding": "chunked"}
     chunks = [b" " * 8192] * 64  # 512 KiB of whitespace, well past the 64 KiB limit
-    status, body, read = await call(app, "/v1/tasks", headers, chunks)
+    status, _, read = await call(app, "/v1/tasks", headers, chunks)
     assert status == 413
     assert read <= LIMIT // 8192 + 1
 
