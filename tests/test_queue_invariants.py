@@ -59,8 +59,11 @@ class QueueMachine(RuleBasedStateMachine):
     def create(self, skill: str, urgent: bool, important: bool, repeat: bool) -> None:
         if not repeat or not self.n:
             self.n += 1
-        task, _ = self.run(self.queue.create_task(external_id=f"e{self.n}", source="s", skill=skill,
-                                                  urgent=urgent, important=important))
+        reply = self.run(self.queue.create_task(external_id=f"e{self.n}", source="s", skill=skill,
+                                                urgent=urgent, important=important))
+        if reply is None:  # a repeat with different content is refused (Conflict)
+            return
+        task, _ = reply
         if task["id"] not in self.tasks:
             self.tasks.append(task["id"])
 

@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
             queue = LiveQueue.from_url(
                 url, prefix=settings.key_prefix, offer_ttl_s=settings.offer_ttl_s, max_misses=settings.max_misses,
                 max_connections=settings.redis_max_connections, max_payload_bytes=settings.max_payload_bytes,
+                allow_new_skills=settings.allow_new_skills,
             )
             app.state.queue = queue
             app.state.auth = auth = Authenticator(queue, settings.bootstrap_key)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from dispatcher.domain import DEFAULT_HANDLE_S
+from dispatcher.errors import InvalidInput
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
@@ -22,16 +24,31 @@ def _in_range(value: datetime) -> datetime:
 Timestamp = Annotated[AwareDatetime, AfterValidator(_in_range)]
 """A timezone-aware time in a range every part of the service can store and print."""
 
-NAME_PATTERN = r"^[^\s:][^:]*$"
-"""Sources, skills and agent ids: non-empty, no colon (it separates Redis key parts)."""
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$"
+"""Sources, skills, queues and agent ids: 1-64 characters, ASCII letters, digits and ``_ . @ + -``, starting
+with a letter or digit. No colon (it separates Redis key parts), no spaces, quotes or line breaks (they
+would need escaping in every log, metric label and file the name reaches)."""
+NAME_MAX = 64
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=NAME_MAX, pattern=NAME_PATTERN)]
+NAME_RE = re.compile(NAME_PATTERN)
+
+
+def check_name(value: str, field: str) -> str:
+    """The same rule for names that arrive in a path (agent ids)."""
+    if not NAME_RE.fullmatch(value):
+        raise InvalidInput(f"{field} must be 1-{NAME_MAX} characters of A-Z a-z 0-9 _ . @ + - starting with a "
+                           f"letter or digit, got {value[:80]!r}", field=field)
+    return value
+
 
 
 class TaskCreate(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    external_id: str = Field(min_length=1, max_length=200)
-    source: str = Field(min_length=1, max_length=100, pattern=NAME_PATTERN)
-    skill: str = Field(min_length=1, max_length=100, pattern=NAME_PATTERN)
+    external_id: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
+    source: Name
+    skill: Name
     urgent: bool = False
     important: bool = False
     due_at: Timestamp | None = None
@@ -78,7 +95,7 @@ class ReasonBody(BaseModel):
 
 
 class TransferBody(BaseModel):
-    skill: str | None = Field(default=None, min_length=1, max_length=100, pattern=NAME_PATTERN)
+    skill: Name | None = None
     reason: str = Field(default="", max_length=1000)
 
 
@@ -107,8 +124,8 @@ class HistoryEvent(BaseModel):
 
 class AgentPut(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    skills: dict[str, int] = Field(min_length=1)
-    primary_skills: list[str] = Field(default_factory=list)
+    skills: dict[Name, int] = Field(min_length=1)
+    primary_skills: list[Name] = Field(default_factory=list)
     capacity: int = Field(default=1, ge=1, le=100)
     team: str = Field(default="", max_length=200)
     supervisor: str = Field(default="", max_length=200)
@@ -155,7 +172,7 @@ class AlertOut(BaseModel):
 
 class KeyCreate(BaseModel):
     role: Literal["integration", "agent", "supervisor"]
-    agent_id: str | None = Field(default=None, min_length=1, max_length=200, pattern=NAME_PATTERN)
+    agent_id: Name | None = None
 
 
 class KeyOut(BaseModel):

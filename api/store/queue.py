@@ -6,6 +6,7 @@ tests can drive the clock; a script's refusal comes back as NotFound, Conflict o
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,13 @@ from dispatcher.errors import Conflict, DispatchwiseError, Forbidden, InvalidInp
 TASK_STATES = ("queued", "offered", "assigned", "completed", "cancelled")
 AGENT_STATUSES = ("available", "break", "offline")
 """Statuses an agent or supervisor may set; the queue itself may set ``unavailable`` after misses."""
+
+def request_digest(skill: str, urgent: bool, important: bool, deadline_ms: int | None, handle_s: float,
+                   payload_json: str, customer_id: str | None) -> str:
+    """What a create request asked for, so a repeat of its external_id can be told apart from a clash."""
+    text = orjson.dumps([skill, urgent, important, deadline_ms, float(handle_s), payload_json, customer_id or ""])
+    return hashlib.sha256(text).hexdigest()[:32]
+
 
 def now_ms_from(clock: Callable[[], float]) -> int:
     return int(clock() * 1000)
@@ -109,6 +117,8 @@ def _raise_refusal(reply: Sequence[Any]) -> None:
         raise Conflict(message)
     if code == "FORBIDDEN":
         raise Forbidden(message)
+    if code == "INVALID":
+        raise InvalidInput(message, field="skill")
     raise DispatchwiseError(f"unexpected reply from Redis script: {reply!r}")
 
 
@@ -164,7 +174,7 @@ def load_script_source(name: str, keys: Keys) -> str:
 
 SCRIPT_NAMES = (
     "create", "offer", "pull", "accept", "reject", "expire", "complete", "cancel",
-    "transfer", "update", "note", "status", "alert", "lease",
+    "transfer", "update", "note", "status", "alert", "lease", "retire", "prune",
 )
 
 
@@ -180,6 +190,7 @@ class LiveQueue:
         offer_ttl_s: float = 30.0,
         max_misses: int = 3,
         max_payload_bytes: int = 64 << 10,
+        allow_new_skills: bool = True,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.redis: Any = client  # decode_responses=True: replies are str (the stubs say bytes | str)
@@ -188,6 +199,8 @@ class LiveQueue:
         self.offer_ttl_ms = int(offer_ttl_s * 1000)
         self.max_misses = max_misses
         self.max_payload_bytes = max_payload_bytes
+        self.allow_new_skills = allow_new_skills
+        """False: a task (or transfer) for a skill no agent has and no queue holds is refused (422)."""
         self.clock = clock
         self._scripts: dict[str, AsyncScript] = {
             name: client.register_script(load_script_source(name, self.keys)) for name in SCRIPT_NAMES
@@ -210,7 +223,7 @@ class LiveQueue:
 
     async def _run(self, name: str, *args: Any) -> list[Any]:
         reply: list[Any] = await self._scripts[name](args=[self.now_ms(), *args])
-        if reply[0] in ("NOTFOUND", "CONFLICT", "FORBIDDEN"):
+        if reply[0] in ("NOTFOUND", "CONFLICT", "FORBIDDEN", "INVALID"):
             _raise_refusal(reply)
         return reply
 
@@ -244,7 +257,7 @@ class LiveQueue:
         deadline_ms = ms_from_datetime(deadline) if deadline is not None else None
         due, resolve_by = self._sla_times(now, quadrant, deadline_ms)
         try:
-            payload_json = orjson.dumps(dict(payload or {})).decode()
+            payload_json = orjson.dumps(dict(payload or {}), option=orjson.OPT_SORT_KEYS).decode()
         except (TypeError, orjson.JSONEncodeError) as exc:
             raise InvalidInput(f"payload cannot be stored as JSON: {exc}", field="payload") from exc
         if len(payload_json) > self.max_payload_bytes:
@@ -252,10 +265,12 @@ class LiveQueue:
                                "(DISPATCHWISE_MAX_PAYLOAD_BYTES)", field="payload")
         sla_first = due - int(self.policy.warn_before_s * 1000)
         data = f'{{"quadrant":"{quadrant.value}","due_ms":{due}}}'
+        digest = request_digest(skill, urgent, important, deadline_ms, expected_handle_s, payload_json, customer_id)
         reply: list[Any] = await self._scripts["create"](
             args=[
-                now, source, external_id, skill, due, sla_first, data,
-                "urgent", int(urgent), "important", int(important), "quadrant", quadrant.value,
+                now, source, external_id, skill, due, sla_first, data, "1" if self.allow_new_skills else "0",
+                "request_digest", digest, "urgent", int(urgent), "important", int(important),
+                "quadrant", quadrant.value,
                 "deadline_ms", deadline_ms if deadline_ms is not None else "",
                 "resolve_by_ms", resolve_by, "expected_handle_s", expected_handle_s,
                 "payload", payload_json, "customer_id", customer_id or "",
@@ -263,7 +278,13 @@ class LiveQueue:
             ]
         )
         if reply[0] == "EXISTS":
-            return task_view(flat_to_dict(reply[2])), False
+            stored_task = flat_to_dict(reply[2])
+            if stored_task.get("request_digest", digest) != digest:
+                raise Conflict(f"task {reply[1]} was created from {source}/{external_id} with different content; "
+                               "a repeat must be identical (or use a new external_id)", field="external_id")
+            return task_view(stored_task), False
+        if reply[0] == "INVALID":
+            raise InvalidInput(str(reply[1]), field="skill")
         stored = {
             "id": reply[1], "external_id": external_id, "source": source, "skill": skill,
             "urgent": str(int(urgent)), "important": str(int(important)), "quadrant": quadrant.value,
@@ -302,6 +323,9 @@ class LiveQueue:
     async def transfer(
         self, task_id: str, *, actor: str, acting_agent: str | None = None, skill: str | None = None, reason: str = ""
     ) -> dict[str, Any]:
+        if skill and not self.allow_new_skills and not await self.redis.sismember(self.keys.skills, skill):
+            raise InvalidInput(f"unknown skill {skill}: no agent has it (set DISPATCHWISE_ALLOW_NEW_SKILLS=1 to "
+                               "accept new skills)", field="skill")
         reply = await self._run("transfer", task_id, acting_agent or "", actor, skill or "", reason)
         return task_view(flat_to_dict(reply[1]))
 
@@ -376,7 +400,17 @@ class LiveQueue:
             pipe.sadd(self.keys.agents, agent_id)
             pipe.sadd(self.keys.skills, *skills.keys())
             await pipe.execute()
+        await self.prune_skills()  # a skill this agent no longer has may be needed by nobody now
         return await self.get_agent(agent_id)
+
+    async def retire_agent(self, agent_id: str, *, actor: str) -> int:
+        """Delete an agent holding no assigned task (pending offers withdrawn); returns skills dropped."""
+        reply = await self._run("retire", agent_id, actor)
+        return int(reply[2])
+
+    async def prune_skills(self) -> int:
+        """Drop skills that no agent has and no queued task needs; returns how many."""
+        return int((await self._run("prune"))[1])
 
     async def get_agent(self, agent_id: str) -> dict[str, Any]:
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -573,6 +607,15 @@ class LiveQueue:
                 pipe.zrange(self.keys.queue(skill), 0, -1, withscores=True)
             lists = await pipe.execute()
         return {skill: [(m, float(s)) for m, s in rows] for skill, rows in zip(skills, lists, strict=True)}
+
+    async def queue_depths(self) -> dict[str, int]:
+        """Queued tasks per skill (ZCARD each: no task is read)."""
+        skills = await self.skills()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for skill in skills:
+                pipe.zcard(self.keys.queue(skill))
+            counts = await pipe.execute()
+        return dict(zip(skills, (int(c) for c in counts), strict=True))
 
     async def hashes(self, task_ids: Sequence[str], fields: Sequence[str]) -> list[list[str | None]]:
         async with self.redis.pipeline(transaction=False) as pipe:

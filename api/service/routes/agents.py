@@ -9,10 +9,9 @@ from fastapi import APIRouter, Query, Response
 
 from api.service.auth import Principal, acting_agent, actor_of, require_role
 from api.service.deps import NotifierDep, PrincipalDep, QueueDep, SupervisorDep
-from api.service.schemas import AgentOut, AgentPut, OfferOut, StatusPut
+from api.service.schemas import AgentOut, AgentPut, OfferOut, StatusPut, check_name
 from api.store.queue import Offer, iso_from_ms, task_view
 from dispatcher.domain import Agent
-from dispatcher.errors import InvalidInput
 
 router = APIRouter(prefix="/v1/agents", tags=["agents"])
 
@@ -30,15 +29,21 @@ async def agents_board(queue: QueueDep, principal: SupervisorDep) -> Any:
 
 @router.put("/{agent_id}", response_model=AgentOut)
 async def put_agent(agent_id: str, body: AgentPut, queue: QueueDep, principal: SupervisorDep) -> Any:
+    check_name(agent_id, "agent_id")
     # the domain model validates proficiency 1-5, primary skills among skills, capacity >= 1
     agent = Agent(id=agent_id, name=body.name, skills=body.skills, primary_skills=frozenset(body.primary_skills),
                   capacity=body.capacity, team=body.team, supervisor=body.supervisor)
-    if ":" in agent_id or any(":" in s for s in agent.skills):
-        raise InvalidInput("agent ids and skill names must not contain ':'", field="agent_id")
     return await queue.put_agent(
         agent.id, name=agent.name, skills=dict(agent.skills), primary_skills=sorted(agent.primary_skills),
         capacity=agent.capacity, team=agent.team, supervisor=agent.supervisor,
     )
+
+
+@router.delete("/{agent_id}", status_code=204, responses={409: {"description": "the agent holds assigned tasks"}})
+async def retire_agent(agent_id: str, queue: QueueDep, principal: SupervisorDep) -> Response:
+    """Retire an agent: pending offers go back to the queue; skills nothing else refers to disappear."""
+    await queue.retire_agent(agent_id, actor=actor_of(principal))
+    return Response(status_code=204)
 
 
 @router.get("/{agent_id}", response_model=AgentOut)

@@ -10,6 +10,11 @@ from api.service.deps import QueueDep
 router = APIRouter(tags=["health"])
 
 
+def label(value: str) -> str:
+    """A label value escaped per the Prometheus text format: backslash, double quote and line feed."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
 @router.get("/healthz")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
@@ -26,7 +31,7 @@ async def readyz(queue: QueueDep) -> JSONResponse:
 
 @router.get("/metrics", response_class=PlainTextResponse)
 async def metrics(queue: QueueDep) -> PlainTextResponse:
-    rows = await queue.queue_rows()
+    depths = await queue.queue_depths()
     agents = await queue.agent_hashes()
     r = queue.redis
     offers = await r.zcard(queue.keys.offer_expiry)
@@ -35,14 +40,14 @@ async def metrics(queue: QueueDep) -> PlainTextResponse:
     lines = [
         "# HELP dispatchwise_queue_depth Queued tasks per skill.",
         "# TYPE dispatchwise_queue_depth gauge",
-        *(f'dispatchwise_queue_depth{{skill="{s}"}} {len(v)}' for s, v in sorted(rows.items())),
+        *(f'dispatchwise_queue_depth{{skill="{label(s)}"}} {n}' for s, n in sorted(depths.items())),
         "# HELP dispatchwise_agents Agents per status.",
         "# TYPE dispatchwise_agents gauge",
     ]
     by_status: dict[str, int] = {}
     for a in agents:
         by_status[a.get("status", "offline")] = by_status.get(a.get("status", "offline"), 0) + 1
-    lines += [f'dispatchwise_agents{{status="{s}"}} {n}' for s, n in sorted(by_status.items())]
+    lines += [f'dispatchwise_agents{{status="{label(s)}"}} {n}' for s, n in sorted(by_status.items())]
     lines += [
         "# HELP dispatchwise_agent_active_tasks Tasks held (offered or assigned) by all agents.",
         "# TYPE dispatchwise_agent_active_tasks gauge",

@@ -47,6 +47,7 @@ local function requeue(task_id, previous_agent)
     redis.call('HSET', tkey, 'previous_agent', previous_agent)
   end
   redis.call('ZADD', K.queue .. t[1], tonumber(t[2]), task_id)
+  redis.call('SADD', K.skills, t[1])
   notify('s:' .. t[1])
   return t[1]
 end
@@ -112,4 +113,24 @@ end
 local function offer_reply(offer_id)
   local o = redis.call('HMGET', K.offer .. offer_id, 'task', 'expires_ms')
   return {'OK', offer_id, o[2], redis.call('HGETALL', K.task .. o[1])}
+end
+
+-- Drop from the skills set each candidate skill that no agent has and no queued task needs.
+-- Reads every agent's skills: O(agents); run on retire, profile changes and now and then, not per task.
+local function prune_skills(candidates)
+  if #candidates == 0 then return 0 end
+  local used = {}
+  for _, agent_id in ipairs(redis.call('SMEMBERS', K.agents)) do
+    local skills = redis.call('HGET', K.agent .. agent_id, 'skills')
+    if skills then
+      for skill, _ in pairs(cjson.decode(skills)) do used[skill] = true end
+    end
+  end
+  local dropped = 0
+  for _, skill in ipairs(candidates) do
+    if not used[skill] and redis.call('ZCARD', K.queue .. skill) == 0 then
+      dropped = dropped + redis.call('SREM', K.skills, skill)
+    end
+  end
+  return dropped
 end
