@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass
 
 from api.live.sla import SlaMonitor
+from api.store.outage import STORE_DOWN_ERRORS, StoreStatus
 from api.store.perf import PerfStore
 from api.store.queue import LiveQueue
 from api.store.records import agent_state_from_hash, datetime_from_ms, task_from_hash
@@ -25,6 +26,9 @@ from dispatcher.errors import Conflict, DispatchwiseError, NotFound
 from dispatcher.policy import assign
 
 log = logging.getLogger("dispatchwise.dispatch")
+
+MAX_BACKOFF_S = 5.0
+"""While Redis is down the loop retries after interval_s, doubling up to this."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +114,21 @@ class Dispatcher:
     async def run(self, stop: asyncio.Event) -> None:
         """Tick until ``stop`` is set: the lease holder again as soon as work or capacity appears (or
         after ``interval_s``), the others every ``interval_s``; errors are logged, never fatal."""
+        store = StoreStatus("the dispatch loop backs off and retries")
+        backoff = self.interval_s
         try:
             while not stop.is_set():
                 report = TickReport(leader=False)
                 try:
                     report = await self.tick()
+                    store.recovered()
+                    backoff = self.interval_s
+                except STORE_DOWN_ERRORS as exc:  # one log line per outage, then quieter and quieter retries
+                    store.failed(exc)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF_S)
+                    continue
                 except DispatchwiseError as exc:
                     log.warning("dispatch tick refused: %s", exc)
                 except (ConnectionError, OSError) as exc:
@@ -129,4 +143,5 @@ class Dispatcher:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=self.interval_s)
         finally:
-            await self.queue.release_lease(self.owner)
+            with contextlib.suppress(*STORE_DOWN_ERRORS):
+                await self.queue.release_lease(self.owner)

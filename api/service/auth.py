@@ -45,6 +45,14 @@ async def create_key(queue: LiveQueue, role: str, agent_id: str | None = None) -
     return key
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The key in an ``Authorization`` header: scheme ``Bearer`` in any case, as RFC 7235 and FastAPI's
+    HTTPBearer read it, so the fast path and the routes accept the same headers."""
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
 class Authenticator:
     """Turns an ``Authorization: Bearer`` header into a Principal."""
 
@@ -58,9 +66,10 @@ class Authenticator:
         self._cache.pop(digest, None)
 
     async def principal(self, authorization: str | None) -> Principal:
-        if not authorization or not authorization.startswith("Bearer "):
+        token = bearer_token(authorization)
+        if token is None:
             raise Unauthorized("missing bearer API key (header 'Authorization: Bearer <key>')", field="authorization")
-        digest = key_digest(authorization[7:].strip())
+        digest = key_digest(token)
         if digest == self.bootstrap_digest:
             return Principal("supervisor")
         now = time.monotonic()

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from api.service.auth import require_role
 from api.service.problems import problem_for, validation_problem
 from api.service.schemas import TaskCreate
+from api.store.outage import STORE_DOWN_ERRORS
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -68,5 +69,7 @@ class TaskCreateFastPath:
             )
             return (201 if created else 200), orjson.dumps(task), []
         except Exception as exc:
+            if isinstance(exc, STORE_DOWN_ERRORS):
+                exc = state.store_status.failed(exc)
             status, problem, headers = problem_for(exc, "POST /v1/tasks")
             return status, orjson.dumps(problem), [(k.lower().encode(), v.encode()) for k, v in headers.items()]

@@ -41,7 +41,8 @@ class TooBusy(DispatchwiseError):
 class StoreStatus:
     """Up or down, as last seen: the first failure of an outage logs one warning, recovery logs one line."""
 
-    def __init__(self) -> None:
+    def __init__(self, consequence: str = "answering 503 until it is back") -> None:
+        self.consequence = consequence
         self.down_since: float | None = None
         self.failures = 0
 
@@ -53,7 +54,7 @@ class StoreStatus:
         self.failures += 1
         if self.down_since is None:
             self.down_since = time.monotonic()
-            log.warning("redis unavailable (%s: %s); answering 503 until it is back", type(exc).__name__, exc)
+            log.warning("redis unavailable (%s: %s); %s", type(exc).__name__, exc, self.consequence)
         return StoreUnavailable(f"the task store (Redis) is unavailable: {type(exc).__name__}; retry shortly")
 
     def recovered(self) -> None:

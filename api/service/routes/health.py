@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from api.service.deps import QueueDep
+from api.store.outage import RETRY_AFTER_S, StoreStatus
 
 router = APIRouter(tags=["health"])
 
@@ -21,11 +22,17 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-async def readyz(queue: QueueDep) -> JSONResponse:
+async def readyz(request: Request, queue: QueueDep) -> JSONResponse:
+    """200 while Redis answers, else 503 with Retry-After (a load balancer takes the process out)."""
+    store: StoreStatus = request.app.state.store_status
     try:
         ok = await queue.ping()
     except Exception as exc:  # any Redis failure means not ready
-        return JSONResponse({"status": "unavailable", "detail": f"redis: {exc}"}, status_code=503)
+        store.failed(exc)
+        return JSONResponse({"status": "unavailable", "detail": f"redis: {type(exc).__name__}"}, status_code=503,
+                            headers={"Retry-After": str(RETRY_AFTER_S)})
+    if ok:
+        store.recovered()
     return JSONResponse({"status": "ready" if ok else "unavailable"}, status_code=200 if ok else 503)
 
 
