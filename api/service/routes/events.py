@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from api.service.deps import QueueDep, SupervisorDep
-from dispatcher.errors import InvalidInput
+from dispatcher.errors import DispatchwiseError
 
 router = APIRouter(prefix="/v1/events", tags=["boards"])
 
@@ -30,8 +30,9 @@ async def events(
 ) -> StreamingResponse:
     start = last_event_id or since
     if start not in ("$", "0") and not _is_stream_id(start):
-        raise InvalidInput(f"'since' must be '$', '0' or a stream id like 1700000000000-0, got {start!r}",
-                           field="since")
+        field = "Last-Event-ID" if last_event_id else "since"
+        raise BadEventId(f"{field} must be '$', '0' or a stream id like 1700000000000-0 (each part below 2**64), "
+                         f"got {start[:60]!r}", field=field)
 
     async def stream() -> AsyncIterator[bytes]:
         last = start
@@ -67,6 +68,13 @@ async def events(
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
+class BadEventId(DispatchwiseError):
+    """A ``since`` / ``Last-Event-ID`` that is no stream id: 400, before the stream starts."""
+
+    status_code = 400
+
+
 def _is_stream_id(value: str) -> bool:
     head, _, tail = value.partition("-")
-    return head.isdigit() and (tail == "" or tail.isdigit())
+    parts = (head,) if tail == "" else (head, tail)
+    return all(p.isascii() and p.isdigit() and len(p) <= 20 and int(p) < 2**64 for p in parts)
