@@ -124,15 +124,21 @@ def test_unknown_panel_is_404(client: TestClient) -> None:
     assert "payroll" in resp.json()["detail"]
 
 
-def test_event_stream_takes_the_key_from_the_query(client: TestClient) -> None:
-    assert client.get("/dashboard/events").status_code == 422
-    assert client.get("/dashboard/events", params={"key": "wrong"}).status_code == 401
+def test_event_stream_authenticates_by_session_cookie_not_by_a_key_in_the_url(client: TestClient) -> None:
+    assert client.get("/dashboard/events").status_code == 401
+    assert client.get("/dashboard/events", params={"key": SUPERVISOR_KEY}).status_code == 401  # no key in URLs
+    assert client.post("/dashboard/session", headers={"Authorization": "Bearer wrong"}).status_code == 401
     integration = make_key(client, "integration")
-    assert client.get("/dashboard/events", params={"key": integration}).status_code == 403
+    assert client.post("/dashboard/session", headers={"Authorization": f"Bearer {integration}"}).status_code == 403
     created = client.post("/v1/tasks", headers=auth(), json={
         "external_id": "ext-1", "source": "web", "skill": "billing", "urgent": True, "important": True})
     assert created.status_code == 201, created.text
-    resp = client.get("/dashboard/events", params={"key": SUPERVISOR_KEY, "since": "0", "max_events": 1})
+    opened = client.post("/dashboard/session", headers=auth())
+    assert opened.status_code == 204
+    cookie = opened.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+    assert SUPERVISOR_KEY not in cookie
+    resp = client.get("/dashboard/events", params={"since": "0", "max_events": 1})
     assert resp.status_code == 200
     assert resp.headers["content-type"].startswith("text/event-stream")
     assert "event: task" in resp.text

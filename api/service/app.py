@@ -98,8 +98,8 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
     app.state.settings = settings
     for exc_class in HANDLED:
         app.add_exception_handler(exc_class, problem_response)
-    for exc_class in STORE_DOWN_ERRORS:
-        app.add_exception_handler(exc_class, store_down_response)
+    for down_class in STORE_DOWN_ERRORS:
+        app.add_exception_handler(down_class, store_down_response)
     if settings.fast_path:
         app.add_middleware(TaskCreateFastPath)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # outermost: before any body is read

@@ -173,12 +173,26 @@ class AlertOut(BaseModel):
 class KeyCreate(BaseModel):
     role: Literal["integration", "agent", "supervisor"]
     agent_id: Name | None = None
+    expires: str | None = Field(default=None, max_length=20,
+                                description="lifetime, e.g. 30d, 12h, 90m; none: no expiry")
+
+
+class KeyInfo(BaseModel):
+    id: str = Field(description="what GET/DELETE /v1/keys/{id} and `dispatchwise keys revoke` take")
+    role: str
+    agent_id: str | None
+    created_at: str | None
+    expires_at: str | None
+    expired: bool = False
 
 
 class KeyOut(BaseModel):
+    id: str
     key: str = Field(description="shown once; only its SHA-256 is stored")
     role: str
     agent_id: str | None
+    created_at: str | None = None
+    expires_at: str | None = None
 
 
 class Problem(BaseModel):

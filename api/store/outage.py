@@ -11,7 +11,7 @@ from dispatcher.errors import DispatchwiseError
 
 log = logging.getLogger("dispatchwise.store")
 
-STORE_DOWN_ERRORS: tuple[type[BaseException], ...] = (
+STORE_DOWN_ERRORS: tuple[type[Exception], ...] = (
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
     redis.exceptions.BusyLoadingError,

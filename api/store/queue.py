@@ -645,17 +645,72 @@ class LiveQueue:
             return []
         return [event_view(entry_id, fields) for entry_id, fields in reply[0][1]]
 
-    async def store_key(self, digest: str, role: str, agent_id: str | None) -> None:
-        await self.redis.hset(
-            self.keys.api_key(digest), mapping={"role": role, "agent": agent_id or "", "created_ms": self.now_ms()}
-        )
+    async def store_key(self, digest: str, role: str, agent_id: str | None, expires_ms: int | None = None) -> str:
+        """Store a key digest; returns its id (``K<n>``), by which it is listed and revoked."""
+        key_id = f"K{await self.redis.hincrby(self.keys.seq, 'key', 1)}"
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.keys.api_key(digest), mapping={
+                "id": key_id, "role": role, "agent": agent_id or "", "created_ms": self.now_ms(),
+                "expires_ms": expires_ms if expires_ms is not None else "",
+            })
+            pipe.hset(self.keys.api_keys, key_id, digest)
+            await pipe.execute()
+        return key_id
 
-    async def lookup_key(self, digest: str) -> tuple[str, str | None] | None:
-        """The (role, agent id) a stored key digest was issued for, or None."""
+    async def lookup_key(self, digest: str) -> tuple[str, str | None, int | None] | None:
+        """The (role, agent id, expiry ms or None) a stored key digest was issued for, or None."""
         h = await self.redis.hgetall(self.keys.api_key(digest))
         if not h:
             return None
-        return h["role"], h.get("agent") or None
+        expires = int(h["expires_ms"]) if h.get("expires_ms") else None
+        return h["role"], h.get("agent") or None, expires
+
+    async def list_keys(self) -> list[dict[str, Any]]:
+        index: dict[str, str] = await self.redis.hgetall(self.keys.api_keys)
+        ids = sorted(index, key=lambda k: int(k[1:]) if k[1:].isdigit() else 0)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key_id in ids:
+                pipe.hgetall(self.keys.api_key(index[key_id]))
+            rows: list[dict[str, str]] = await pipe.execute()
+        return [self._key_view(row) for row in rows if row]
+
+    async def get_key(self, key_id: str) -> dict[str, Any]:
+        digest = await self.redis.hget(self.keys.api_keys, key_id)
+        h = await self.redis.hgetall(self.keys.api_key(digest)) if digest else {}
+        if not h:
+            raise NotFound(f"key {key_id} not found", field="key_id")
+        return self._key_view(h)
+
+    async def revoke_key(self, key_id: str) -> str:
+        """Delete a key at once and tell every API process to drop it from its cache; returns its digest."""
+        digest = await self.redis.hget(self.keys.api_keys, key_id)
+        if not digest:
+            raise NotFound(f"key {key_id} not found", field="key_id")
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self.keys.api_key(digest))
+            pipe.hdel(self.keys.api_keys, key_id)
+            pipe.publish(self.keys.notify, f"k:{digest}")
+            await pipe.execute()
+        return str(digest)
+
+    async def store_session(self, token_digest: str, key_digest: str, ttl_ms: int) -> None:
+        """A dashboard session: the digest of the key that opened it, expiring after ``ttl_ms``."""
+        await self.redis.set(self.keys.session(token_digest), key_digest, px=ttl_ms)
+
+    async def session_key_digest(self, token_digest: str) -> str | None:
+        value: str | None = await self.redis.get(self.keys.session(token_digest))
+        return value
+
+    async def drop_session(self, token_digest: str) -> None:
+        await self.redis.delete(self.keys.session(token_digest))
+
+    def _key_view(self, h: Mapping[str, str]) -> dict[str, Any]:
+        expires = h.get("expires_ms") or None
+        return {
+            "id": h.get("id", ""), "role": h.get("role", ""), "agent_id": h.get("agent") or None,
+            "created_at": iso_from_ms(h.get("created_ms")), "expires_at": iso_from_ms(expires),
+            "expired": expires is not None and int(expires) <= self.now_ms(),
+        }
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())

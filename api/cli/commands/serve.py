@@ -1,4 +1,4 @@
-"""``dispatchwise serve``, ``dispatchwise worker`` and ``dispatchwise keys create``."""
+"""``dispatchwise serve`` and ``dispatchwise worker`` (``dispatchwise keys`` is registered from here too)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,9 @@ from typing import Annotated
 
 import typer
 
+from api.cli.commands import keys
 from api.ports import free_port
 from api.service.settings import Settings, get_settings, redis_url_for_settings
-from dispatcher.errors import InvalidInput
-
-keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 
 
 def _fast_loop() -> tuple[str, str]:
@@ -96,32 +94,7 @@ def worker() -> None:
         asyncio.run(run(url))
 
 
-def keys_create(
-    role: Annotated[str, typer.Option(help="integration, agent or supervisor.")],
-    agent: Annotated[str | None, typer.Option(help="The agent id an agent key acts for.")] = None,
-) -> None:
-    """Create an API key and print it once (only its SHA-256 is stored)."""
-    from api.service.auth import ROLES, create_key
-    from api.store.queue import LiveQueue
-
-    if role not in ROLES:
-        raise InvalidInput(f"--role must be one of {', '.join(ROLES)}, got {role!r}", field="--role")
-    settings = Settings()
-
-    async def run(url: str) -> str:
-        queue = LiveQueue.from_url(url, prefix=settings.key_prefix)
-        try:
-            return await create_key(queue, role, agent)
-        finally:
-            await queue.close()
-
-    with redis_url_for_settings(settings) as url:
-        key = asyncio.run(run(url))
-    typer.echo(key)
-
-
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
     app.command("worker")(worker)
-    keys_app.command("create")(keys_create)
-    app.add_typer(keys_app, name="keys")
+    keys.register(app)

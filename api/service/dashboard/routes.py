@@ -3,24 +3,27 @@
 
 The page itself holds no data, so it is public; it asks for a supervisor key, keeps it in the
 browser session and sends it as a bearer header on every JSON call. The browser's EventSource cannot
-send headers, so ``/dashboard/events?key=`` checks the key from the query and then serves the same
-stream as ``/v1/events``.
+send headers, and a key in a URL ends up in logs and history, so the page first opens a session
+(``POST /dashboard/session`` with the bearer key): an HttpOnly, SameSite=Strict cookie that names a
+random token stored in Redis with the key's digest. ``/dashboard/events`` reads the cookie, checks
+the key behind it (a revoked key ends its sessions) and serves the same stream as ``/v1/events``.
 """
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 
-from api.service.auth import Authenticator, require_role
+from api.service.auth import Authenticator, bearer_token, key_digest, require_role
 from api.service.dashboard.panels import PANEL_NAMES, read_panel
 from api.service.deps import QueueDep, SupervisorDep
 from api.service.routes import events as events_route
 from api.service.settings import Settings, get_settings
-from dispatcher.errors import DispatchwiseError, NotFound
+from dispatcher.errors import DispatchwiseError, NotFound, Unauthorized
 
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_FILES: dict[str, str] = {
@@ -74,18 +77,48 @@ def dashboard_panel(name: str, request: Request, _: SupervisorDep) -> dict[str, 
     return {"name": name, "data": None if panel is None else panel.model_dump(mode="json"), "error": None}
 
 
+SESSION_COOKIE = "dw_session"
+SESSION_TTL_S = 12 * 3600
+
+
+@router.post("/dashboard/session", status_code=204, summary="Open a dashboard session (cookie) for the event stream")
+async def open_session(request: Request, queue: QueueDep, _: SupervisorDep) -> Response:
+    key = bearer_token(request.headers.get("authorization"))
+    assert key is not None  # SupervisorDep has authenticated it
+    token = secrets.token_urlsafe(32)
+    await queue.store_session(key_digest(token), key_digest(key), SESSION_TTL_S * 1000)
+    response = Response(status_code=204)
+    response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_TTL_S, path="/dashboard", httponly=True,
+                        samesite="strict", secure=request.url.scheme == "https")
+    return response
+
+
+@router.delete("/dashboard/session", status_code=204, include_in_schema=False)
+async def close_session(request: Request, queue: QueueDep) -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        await queue.drop_session(key_digest(token))
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/dashboard")
+    return response
+
+
 @router.get("/dashboard/events", include_in_schema=False, response_class=StreamingResponse)
 async def dashboard_events(
     request: Request,
     queue: QueueDep,
-    key: Annotated[str, Query(min_length=1, description="a supervisor API key")],
     since: Annotated[str, Query()] = "$",
     max_events: Annotated[int | None, Query(ge=1, le=100_000)] = None,
     timeout_s: Annotated[float | None, Query(gt=0, le=86_400)] = None,
 ) -> StreamingResponse:
-    """``/v1/events`` for EventSource: the supervisor key comes as ``?key=`` instead of a header."""
+    """``/v1/events`` for EventSource: the caller is the key behind the session cookie."""
+    token = request.cookies.get(SESSION_COOKIE)
+    digest = await queue.session_key_digest(key_digest(token)) if token else None
+    if digest is None:
+        raise Unauthorized("no dashboard session: POST /dashboard/session with a supervisor key first",
+                           field="cookie")
     auth: Authenticator = request.app.state.auth
-    principal = require_role(await auth.principal(f"Bearer {key}"), "supervisor")
+    principal = require_role(await auth.principal_for_digest(digest), "supervisor")
     return await events_route.events(
         request, queue, principal, since=since, max_events=max_events, timeout_s=timeout_s,
         last_event_id=request.headers.get("last-event-id"),

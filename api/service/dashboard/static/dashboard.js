@@ -1,8 +1,8 @@
 /* dispatchwise supervisor board. Plain JS, no build step; charts by the vendored uPlot.
  *
  * Live state comes from the service's JSON endpoints (/v1/queues, /v1/agents, /v1/alerts, /v1/kpis),
- * refreshed on every event of the SSE stream /dashboard/events (= /v1/events with the key as ?key=,
- * because EventSource cannot send headers) and polled every 2 s whenever the stream is not open. Forecast, coverage,
+ * refreshed on every event of the SSE stream /dashboard/events (= /v1/events behind a session cookie opened
+ * by POST /dashboard/session, because EventSource cannot send headers) and polled every 2 s whenever the stream is not open. Forecast, coverage,
  * shifts and simulation come from /dashboard/panels/<name> (files the demo writes). Scorecards, targets and
  * overdue improvement-plan actions come from /v1/scorecards, /v1/targets, /v1/plans and /v1/plans/alerts,
  * refreshed every 10 s and shortly after every task event.
@@ -870,7 +870,17 @@
 
   function openStream() {
     if (typeof EventSource === "undefined") { setLive("polling"); return; }
-    var es = new EventSource("/dashboard/events?key=" + encodeURIComponent(state.key));
+    // EventSource cannot send headers and a key in a URL leaks into logs: open a session (HttpOnly cookie) first
+    var generation = state.streamGen = (state.streamGen || 0) + 1;
+    fetch("/dashboard/session", { method: "POST", headers: { Authorization: "Bearer " + state.key },
+                                  credentials: "same-origin" }).then(function (resp) {
+      if (generation !== state.streamGen || state.es) return;  // signed out or restarted meanwhile
+      if (!resp.ok) { setLive("polling"); return; }
+      attachStream(new EventSource("/dashboard/events"));
+    }, function () { setLive("polling"); });
+  }
+
+  function attachStream(es) {
     state.es = es;
     es.onopen = function () { state.sseOpen = true; setLive("live"); scheduleRefresh(); };
     es.onmessage = scheduleRefresh;
@@ -912,6 +922,7 @@
   }
 
   function stopLive() {
+    state.streamGen = (state.streamGen || 0) + 1;
     if (state.es) { state.es.close(); state.es = null; }
     state.sseOpen = false;
     if (ticker) { clearInterval(ticker); ticker = null; }
