@@ -89,8 +89,8 @@ class Dispatcher:
         if now - self._last_plans >= self.plans_every_s:
             self._last_plans = now
             alerts += len(await self.plans.raise_overdue_alerts(datetime_from_ms(queue.now_ms())))
-        free = [a for a in await queue.agent_hashes()
-                if a.get("status") == "available" and int(a.get("active") or 0) < int(a.get("capacity") or 1)]
+        free = [a for a in await queue.available_agent_hashes()
+                if int(a.get("active") or 0) < int(a.get("capacity") or 1)]
         if not free:
             return TickReport(True, expired, alerts)
         spare = sum(int(a.get("capacity") or 1) - int(a.get("active") or 0) for a in free)

@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
                 status=status, on_key_revoked=auth.forget,
             )
             await notifier.start()
+            await queue.rebuild_available_index()  # data from before the index, or edited by hand
             recovered = await queue.expire_offers()  # offers that expired while nothing ran
             if recovered:
                 log.warning("re-queued %d tasks whose offers expired while the service was down", recovered)

@@ -175,6 +175,7 @@ def load_script_source(name: str, keys: Keys) -> str:
 SCRIPT_NAMES = (
     "create", "offer", "pull", "accept", "reject", "expire", "complete", "cancel",
     "transfer", "update", "note", "status", "alert", "lease", "retire", "prune",
+    "reindex",
 )
 
 
@@ -434,6 +435,22 @@ class LiveQueue:
                 pipe.hgetall(self.keys.agent(agent_id))
             rows: list[dict[str, str]] = await pipe.execute()
         return [row for row in rows if row]
+
+    async def available_agent_hashes(self) -> list[dict[str, str]]:
+        """Agents whose status is ``available``, read through the index the status scripts keep: a dispatch
+        round costs the available agents, not every agent ever registered."""
+        ids = sorted(await self.redis.smembers(self.keys.available))
+        if not ids:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for agent_id in ids:
+                pipe.hgetall(self.keys.agent(agent_id))
+            rows: list[dict[str, str]] = await pipe.execute()
+        return [row for row in rows if row and row.get("status") == "available"]
+
+    async def rebuild_available_index(self) -> int:
+        """Build the available-agents index from the agent hashes (data written before the index existed)."""
+        return int((await self._run("reindex"))[1])
 
     async def agents_board(self) -> list[dict[str, Any]]:
         rows = await self.agent_hashes()
