@@ -625,6 +625,32 @@ class LiveQueue:
             lists = await pipe.execute()
         return {skill: [(m, float(s)) for m, s in rows] for skill, rows in zip(skills, lists, strict=True)}
 
+    async def queue_heads(self, per_skill: int) -> tuple[dict[str, list[tuple[str, float]]], dict[str, int]]:
+        """The ``per_skill`` most pressing queued tasks of every skill (id, due ms) and every queue's depth."""
+        skills = await self.skills()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for skill in skills:
+                pipe.zrange(self.keys.queue(skill), 0, per_skill - 1, withscores=True)
+                pipe.zcard(self.keys.queue(skill))
+            replies = await pipe.execute()
+        heads = {skill: [(m, float(sc)) for m, sc in replies[2 * i]] for i, skill in enumerate(skills)}
+        depths = {skill: int(replies[2 * i + 1]) for i, skill in enumerate(skills)}
+        return heads, depths
+
+    async def queued_page(self, skill: str, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+        """One page of a skill's queue, most pressing first: (depth, task views)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zcard(self.keys.queue(skill))
+            pipe.zrange(self.keys.queue(skill), offset, offset + limit - 1)
+            depth, ids = await pipe.execute()
+        if not ids:
+            return int(depth), []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for task_id in ids:
+                pipe.hgetall(self.keys.task(task_id))
+            rows: list[dict[str, str]] = await pipe.execute()
+        return int(depth), [task_view(row) for row in rows if row]
+
     async def queue_depths(self) -> dict[str, int]:
         """Queued tasks per skill (ZCARD each: no task is read)."""
         skills = await self.skills()
