@@ -594,6 +594,28 @@ class LiveQueue:
     async def ping(self) -> bool:
         return bool(await self.redis.ping())
 
+    async def newest_audit_id(self) -> str:
+        """The id of the newest audit event, or "0" when there is none."""
+        newest = await self.redis.xrevrange(self.keys.audit, count=1)
+        return str(newest[0][0]) if newest else "0"
+
+    async def counters(self) -> dict[str, int]:
+        """Pending offers, raised alerts and audit events: the gauges and counters of ``/metrics``."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zcard(self.keys.offer_expiry)
+            pipe.zcard(self.keys.alerts)
+            pipe.xlen(self.keys.audit)
+            offers, alerts, audit = await pipe.execute()
+        return {"pending_offers": int(offers), "alerts": int(alerts), "audit_events": int(audit)}
+
+    async def server_info(self) -> dict[str, str]:
+        """Redis version and persistence settings, for ``dispatchwise doctor``."""
+        info = await self.redis.info("server")
+        appendonly = (await self.redis.config_get("appendonly")).get("appendonly", "unknown")
+        appendfsync = (await self.redis.config_get("appendfsync")).get("appendfsync", "unknown")
+        return {"redis_version": str(info.get("redis_version", "unknown")), "appendonly": str(appendonly),
+                "appendfsync": str(appendfsync)}
+
 
 def event_view(entry_id: str, fields: Mapping[str, str]) -> dict[str, Any]:
     data_text = fields.get("data", "")

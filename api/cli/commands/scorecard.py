@@ -253,25 +253,19 @@ def targets_command(
 
 def export_audit_events(url: str, *, key_prefix: str = "dw", page: int = 10_000) -> pd.DataFrame:
     """The live service's audit trail at ``url`` as the canonical event table."""
-    import redis
+    import asyncio
 
     from api.live.audit_log import audit_events_to_frame
-    from api.store.keys import Keys
-    from api.store.queue import event_view
+    from api.store.queue import LiveQueue
 
-    client = redis.Redis.from_url(url, decode_responses=True)
-    views: list[dict[str, Any]] = []
-    start = "-"
-    try:
-        while True:
-            chunk = client.xrange(Keys(key_prefix).audit, min=start, max="+", count=page)
-            views.extend(event_view(entry_id, fields) for entry_id, fields in chunk)
-            if len(chunk) < page:
-                break
-            start = "(" + chunk[-1][0]
-    finally:
-        client.close()
-    return audit_events_to_frame(views)
+    async def read() -> list[dict[str, Any]]:
+        queue = LiveQueue.from_url(url, prefix=key_prefix)
+        try:
+            return await queue.all_audit_events(page)
+        finally:
+            await queue.close()
+
+    return audit_events_to_frame(asyncio.run(read()))
 
 
 def export_events_command(
