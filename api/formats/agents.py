@@ -5,12 +5,11 @@ min_rest_hours,max_consecutive_days,team,supervisor`` where ``skills`` is ``bill
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
 
-from api.formats.csv_rows import parse_cell, read_rows
+from api.formats.csv_rows import parse_cell, read_rows, write_rows
 from dispatcher.domain import Agent, Contract
 from dispatcher.errors import InvalidInput
 
@@ -87,16 +86,16 @@ def read_agents(path: Path, known_skills: Iterable[str] | None = None) -> list[A
     return agents
 
 
+def agent_row(a: Agent) -> list[object]:
+    c = a.contract
+    return [
+        a.id, a.name, format_skills(dict(a.skills)), ";".join(sorted(a.primary_skills)), a.capacity,
+        c.max_hours_week, c.min_hours_week, c.max_days_week, c.min_rest_hours, c.max_consecutive_days,
+        a.team, a.supervisor,
+    ]
+
+
 def write_agents(path: Path, agents: Iterable[Agent]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(AGENT_COLUMNS)
-        for a in agents:
-            c = a.contract
-            writer.writerow([
-                a.id, a.name, format_skills(dict(a.skills)), ";".join(sorted(a.primary_skills)), a.capacity,
-                c.max_hours_week, c.min_hours_week, c.max_days_week, c.min_rest_hours,
-                c.max_consecutive_days, a.team, a.supervisor,
-            ])
+    write_rows(path, AGENT_COLUMNS, (agent_row(a) for a in agents))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -41,3 +41,10 @@ def parse_cell(value: str, convert: Callable[[str], T], *, path: Path, row: int,
         raise InvalidInput(exc.message, file=str(path), row=row, field=column) from exc
     except (ValueError, TypeError) as exc:
         raise InvalidInput(f"cannot read {value!r}: {exc}", file=str(path), row=row, field=column) from exc
+
+
+def write_rows(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows(rows)

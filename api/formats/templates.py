@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable
 from datetime import time, timedelta
 from pathlib import Path
 
-from api.formats.csv_rows import parse_cell, read_rows
+from api.formats.csv_rows import parse_cell, read_rows, write_rows
 from dispatcher.domain import BreakRule, ShiftTemplate
 from dispatcher.errors import InvalidInput
 
@@ -51,9 +50,7 @@ def read_templates(path: Path) -> list[ShiftTemplate]:
 
 
 def write_templates(path: Path, templates: Iterable[ShiftTemplate]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(TEMPLATE_COLUMNS)
-        for t in templates:
-            writer.writerow([t.name, t.start.strftime("%H:%M"), int(t.length.total_seconds() // 60),
-                             format_breaks(t.breaks)])
+    write_rows(path, TEMPLATE_COLUMNS, (
+        [t.name, t.start.strftime("%H:%M"), int(t.length.total_seconds() // 60), format_breaks(t.breaks)]
+        for t in templates
+    ))
