@@ -131,17 +131,21 @@ def demo_command(
         console.rule("[bold]7/7 report")
         page = write_demo_report(report, kpis, replay_day)
         console.print(f"plots and report: [bold]{page}[/bold]")
-        console.print(f"dashboard: [bold]{url}/[/bold]  supervisor key: [bold]{key}[/bold]")
         console.print(f"done in {time.monotonic() - started:.0f} s", style="dim")
-        if not no_browser:
-            webbrowser.open(f"{url}/")
         if hold if hold is not None else sys.stdin.isatty():
+            console.print(f"dashboard: [bold]{url}/[/bold]  supervisor key: [bold]{key}[/bold]")
+            if not no_browser:
+                webbrowser.open(f"{url}/")
             console.print("serving the dashboard; press Ctrl-C to stop")
             try:
                 while True:
                     time.sleep(1)
             except KeyboardInterrupt:
                 console.print("stopped")
+        else:
+            console.print(f"the live queue of the demo is kept in {live_dir}: to look at it on the dashboard, run "
+                          f"DISPATCHWISE_DATA_DIR={live_dir} DISPATCHWISE_BOOTSTRAP_KEY={key} dispatchwise serve",
+                          highlight=False)
 
 
 def parse_window(text: str) -> tuple[dt_time, dt_time]:

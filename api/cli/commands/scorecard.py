@@ -98,6 +98,9 @@ def scorecard_command(
                        scoring=scoring, outcome=OutcomeConfig(reopen_window_s=reopen_window_h * 3600),
                        forecast_aht_s=parse_pairs(forecast_aht, "--forecast-aht") or None,
                        agent_time=time_table, agent_teams=teams)
+    if not table.cards:
+        missing = "--agents" if level == "team" else "events"
+        raise InvalidInput(_nothing_to_score(level, agents is not None), field=missing)
     console = Console()
     view = Table(title=f"scorecards by {level} ({len(table.cards)})")
     view.add_column(level)
@@ -118,6 +121,16 @@ def scorecard_command(
         out.parent.mkdir(parents=True, exist_ok=True)
         table.to_frame().to_csv(out, index=False)
         console.print(f"wrote {len(table.cards)} scorecards to {out}")
+
+
+def _nothing_to_score(level: str, have_agents: bool) -> str:
+    """Why a scorecard table came out empty, naming what to give."""
+    if level == "team" and not have_agents:
+        return ("no agent in the event log has a team: give --agents agents.csv (its team column) "
+                "or a team column in the log")
+    if level == "team":
+        return "no agent of the event log has a team in --agents or in the log"
+    return f"the event log has no {level} to score (no completed or handled task names one in the chosen window)"
 
 
 def abtest_command(
