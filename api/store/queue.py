@@ -154,7 +154,7 @@ def load_script_source(name: str, keys: Keys) -> str:
 
 SCRIPT_NAMES = (
     "create", "offer", "pull", "accept", "reject", "expire", "complete", "cancel",
-    "transfer", "update", "note", "status", "alert", "lease",
+    "transfer", "handoff", "update", "note", "status", "alert", "lease",
 )
 
 
@@ -286,6 +286,13 @@ class LiveQueue:
     ) -> dict[str, Any]:
         reply = await self._run("transfer", task_id, acting_agent or "", actor, skill or "", reason)
         return task_view(flat_to_dict(reply[1]))
+
+    async def transfer_to_agent(
+        self, task_id: str, agent_id: str, *, actor: str, acting_agent: str | None = None, reason: str = ""
+    ) -> Offer:
+        """Offer an open task to a named agent at once (handoff.lua); the SLA clock keeps running."""
+        reply = await self._run("handoff", task_id, acting_agent or "", actor, agent_id, self.offer_ttl_ms, reason)
+        return Offer(reply[1], int(reply[2]), flat_to_dict(reply[3]))
 
     async def reprioritize(
         self,
