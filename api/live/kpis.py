@@ -74,7 +74,7 @@ def compute_kpis(
         elif kind == "expired":
             f.expiries += 1
         elif kind == "accepted":
-            f.accepted_ms = f.accepted_ms or at
+            f.accepted_ms = at if f.accepted_ms is None else f.accepted_ms
             f.last_accept_ms = at
         elif kind == "completed":
             f.completed_ms = at
@@ -99,7 +99,8 @@ def compute_kpis(
     tasks = list(facts.values())
     answered = np.array([f.accepted_ms is not None for f in tasks], dtype=np.bool_)
     abandoned = np.array([f.cancelled_ms is not None and f.accepted_ms is None for f in tasks], dtype=np.bool_)
-    ended_ms = [f.accepted_ms if f.accepted_ms is not None else min(f.cancelled_ms or horizon, horizon) for f in tasks]
+    ended_ms = [f.accepted_ms if f.accepted_ms is not None
+                else horizon if f.cancelled_ms is None else min(f.cancelled_ms, horizon) for f in tasks]
     wait_s = np.array([(end - f.created_ms) / 1000 for f, end in zip(tasks, ended_ms, strict=True)], dtype=float)
     threshold_s = np.array([math.inf if f.due_ms is None else (f.due_ms - f.created_ms) / 1000 for f in tasks],
                            dtype=float)
