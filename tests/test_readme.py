@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -68,6 +69,27 @@ def test_the_live_api_block_runs_against_a_real_service(redis_url: str, tmp_path
             proc.wait()
 
 
-@pytest.mark.parametrize("name", ["live-api"])
+TOUR_SMALLER = {"--days 56": "--days 42", "--origins 4": "--origins 2", "--time-limit 30": "--time-limit 10",
+                "--replications 20": "--replications 3"}
+"""The tour on fewer days and shorter limits; every command, option and file stays as written."""
+
+
+@pytest.mark.slow
+def test_the_tour_runs_start_to_finish_with_exit_0(tmp_path: Path) -> None:
+    block = readme_block("tour")
+    for long, short in TOUR_SMALLER.items():
+        assert long in block, f"the tour no longer has {long!r}: update TOUR_SMALLER"
+        block = block.replace(long, short)
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    env = {**os.environ, "DISPATCHWISE_DATA_DIR": str(tmp_path / ".dispatchwise")}
+    result = run_block(block, env, tmp_path, timeout=1500)
+    assert result.returncode == 0, f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    for made in ("forecast.csv", "requirements.csv", "roster.csv", "coverage.csv", "roster.png", "kpis.png",
+                 "events.csv"):
+        assert (tmp_path / made).stat().st_size > 0, made
+    assert "violation" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", ["live-api", "tour"])
 def test_marked_blocks_are_bash_that_parses(name: str) -> None:
     assert subprocess.run(["bash", "-n", "-c", readme_block(name)]).returncode == 0
