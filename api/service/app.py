@@ -24,6 +24,7 @@ from api.service.routes import (
     keys,
     kpis,
     offers,
+    plan,
     queues,
     scorecards,
     simulations,
@@ -36,7 +37,7 @@ from api.store.queue import LiveQueue
 
 log = logging.getLogger("dispatchwise.api")
 
-ROUTERS = (tasks, agents, offers, queues, alerts, kpis, events, keys, health)
+ROUTERS = (tasks, agents, offers, queues, alerts, kpis, events, keys, health, plan)
 SUPERVISOR_ROUTERS = (staffing, simulations, scorecards)
 """Mounted under /v1 behind the supervisor role."""
 
