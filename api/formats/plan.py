@@ -116,7 +116,9 @@ def shift_from_json(agent_id: str, data: Mapping[str, Any]) -> Shift:
 
 def shift_row(shift: Shift) -> dict[str, str]:
     """A shift in the roster.csv columns."""
-    iso = lambda m: m.isoformat(timespec="seconds")  # noqa: E731
+    def iso(moment: datetime) -> str:
+        return moment.isoformat(timespec="seconds")
+
     return dict(zip(ROSTER_COLUMNS, [
         shift.agent_id, shift.start.date().isoformat(), iso(shift.start), iso(shift.end),
         ";".join(f"{iso(b.start)}/{iso(b.end)}" for b in shift.breaks),

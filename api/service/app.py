@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator
 from fastapi import Depends, FastAPI
 
 from api.live.dispatch import Dispatcher
+from api.live.floor import Floor
+from api.live.intraday import Targets
 from api.service import dashboard
 from api.service.auth import Authenticator
 from api.service.deps import require_supervisor
@@ -20,6 +22,7 @@ from api.service.routes import (
     agents,
     alerts,
     events,
+    floor,
     health,
     keys,
     kpis,
@@ -37,7 +40,7 @@ from api.store.queue import LiveQueue
 
 log = logging.getLogger("dispatchwise.api")
 
-ROUTERS = (tasks, agents, offers, queues, alerts, kpis, events, keys, health, plan)
+ROUTERS = (tasks, agents, offers, queues, alerts, kpis, events, keys, health, plan, floor)
 SUPERVISOR_ROUTERS = (staffing, simulations, scorecards)
 """Mounted under /v1 behind the supervisor role."""
 
@@ -64,7 +67,10 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
             stop = asyncio.Event()
             loop_task = None
             if run_dispatch:
-                loop_task = asyncio.create_task(Dispatcher(queue, interval_s=settings.dispatch_interval_s).run(stop))
+                floor = Floor(queue, timezone=settings.timezone, adherence_threshold_s=settings.adherence_threshold_s,
+                              targets=Targets(settings.service_level_target, settings.answer_within_s))
+                loop_task = asyncio.create_task(
+                    Dispatcher(queue, interval_s=settings.dispatch_interval_s, floor=floor).run(stop))
             try:
                 yield
             finally:
