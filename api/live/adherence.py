@@ -41,7 +41,7 @@ async def adherence_board(queue: LiveQueue, plan: PlanStore, now: datetime) -> l
     if near is None:
         return []
     out = []
-    for h in await queue.agent_hashes():
+    for h in await plan.agent_board():
         agent_id = h["id"]
         status = live_status(h.get("status", "offline"), int(h.get("active") or 0))
         since = datetime_from_ms(h["status_ms"]) if h.get("status_ms") else None

@@ -37,28 +37,49 @@ class Targets:
     answer_within_s: float = 20.0
 
 
-def scheduled_counts(shifts: list[Shift], skill: str, skills_of: dict[str, set[str]],
+@dataclass(frozen=True, slots=True)
+class DutySpans:
+    """Signed time spans of duty: +1 over a shift (or a skill-plan block), -1 over each break inside it.
+    ``skill`` is the planned skill, or None for a shift without a skill plan (any skill the agent holds)."""
+
+    agent: list[str]
+    skill: list[str | None]
+    start_ms: NDArray[np.int64]
+    end_ms: NDArray[np.int64]
+    sign: NDArray[np.int64]
+
+
+def duty_spans(shifts: list[Shift]) -> DutySpans:
+    agent: list[str] = []
+    skill: list[str | None] = []
+    rows: list[tuple[int, int, int]] = []
+    for shift in shifts:
+        blocks = [(b.skill, b.start, b.end) for b in shift.skill_plan] or [(None, shift.start, shift.end)]
+        for name, start, end in blocks:
+            agent.append(shift.agent_id)
+            skill.append(name)
+            rows.append((_ms(start), _ms(end), 1))
+            for brk in shift.breaks:
+                lo, hi = max(start, brk.start), min(end, brk.end)
+                if lo < hi:
+                    agent.append(shift.agent_id)
+                    skill.append(name)
+                    rows.append((_ms(lo), _ms(hi), -1))
+    table = np.array(rows, dtype=np.int64).reshape(-1, 3)
+    return DutySpans(agent, skill, table[:, 0], table[:, 1], table[:, 2])
+
+
+def scheduled_counts(spans: DutySpans, skill: str, skills_of: dict[str, set[str]],
                      starts_ms: NDArray[np.int64]) -> NDArray[np.int64]:
     """Agents on duty at each period start whose skill plan (else skills) covers ``skill``."""
-    counts = np.zeros(starts_ms.size, dtype=np.int64)
-    for shift in shifts:
-        lo, hi = np.searchsorted(starts_ms, [_ms(shift.start), _ms(shift.end)])
-        if lo >= hi:
-            continue
-        window = starts_ms[lo:hi]
-        duty = np.ones(window.size, dtype=bool)
-        for brk in shift.breaks:
-            duty &= ~((window >= _ms(brk.start)) & (window < _ms(brk.end)))
-        if shift.skill_plan:
-            covered = np.zeros(window.size, dtype=bool)
-            for block in shift.skill_plan:
-                if block.skill == skill:
-                    covered |= (window >= _ms(block.start)) & (window < _ms(block.end))
-            duty &= covered
-        elif skill not in skills_of.get(shift.agent_id, ()):
-            continue
-        counts[lo:hi] += duty
-    return counts
+    mine = np.array([s == skill if s is not None else skill in skills_of.get(a, ()) for a, s in
+                     zip(spans.agent, spans.skill, strict=True)], dtype=bool)
+    lo = np.searchsorted(starts_ms, spans.start_ms[mine])
+    hi = np.searchsorted(starts_ms, spans.end_ms[mine])
+    steps = np.zeros(starts_ms.size + 1, dtype=np.int64)
+    np.add.at(steps, lo, spans.sign[mine])
+    np.add.at(steps, hi, -spans.sign[mine])
+    return np.cumsum(steps[:-1])
 
 
 def _ms(moment: datetime) -> int:
@@ -87,11 +108,15 @@ async def intraday_view(queue: LiveQueue, plan: PlanStore, skill: str, day: date
     rate = refc / period_s
     required = required_agents(rate, aht, target_sl=targets.service_level, answer_within_s=targets.answer_within_s)
 
-    agents = await queue.agent_hashes()
+    agents = await plan.agent_board()
     skills_of = {h["id"]: set(orjson.loads(h.get("skills") or "{}")) for h in agents}
-    rosters = await plan.roster_days([day - timedelta(days=1), day])
-    shifts = [s for r in rosters.values() for own in r.values() for s in own]
-    scheduled = scheduled_counts(shifts, skill, skills_of, starts)
+    days = [day - timedelta(days=1), day]
+    rosters = await plan.roster_days(days)
+    key = ("duty", day, plan.roster_version(day), plan.roster_version(days[0]))
+    spans = plan.derived.get(key)
+    if spans is None:
+        spans = plan.derived[key] = duty_spans([s for r in rosters.values() for own in r.values() for s in own])
+    scheduled = scheduled_counts(spans, skill, skills_of, starts)
     available_now = sum(1 for h in agents if h.get("status") == "available" and skill in skills_of[h["id"]])
     current = elapsed if elapsed < starts.size and starts[elapsed] <= now_ms else None
 
@@ -134,7 +159,7 @@ async def raise_staffing_alerts(queue: LiveQueue, plan: PlanStore, now: datetime
         if not short:
             continue
         if supervisors is None:
-            supervisors = queue_supervisors(await queue.agent_hashes())
+            supervisors = queue_supervisors(await queue.agent_hashes())  # only when alerting
         worst = min(p["projected_service_level"] for p in short)
         detail = ", ".join(f"{p['period_start'][11:16]} short {p['shortfall']}" for p in short)
         message = (f"queue {skill}: next hour projected service level {worst:.0%} below the "

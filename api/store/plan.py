@@ -33,6 +33,7 @@ ACTUAL_BUCKET_MS = 5 * 60_000
 """Created tasks are counted in 5-minute buckets: they add up to 15-, 30- or 60-minute periods."""
 ACTUAL_PAGE = 10_000
 MS_PER_DAY = 86_400_000
+BOARD_FIELDS = ("id", "status", "status_ms", "active", "skills", "supervisor")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +62,11 @@ class PlanStore:
         self.keys = queue.keys
         self.tz = ZoneInfo(timezone)
         self._roster_cache: dict[date, tuple[int, dict[str, list[Shift]]]] = {}
+        self.derived: dict[tuple[Any, ...], Any] = {}
+        """Values computed from a roster day version (e.g. duty spans), kept while that version is cached."""
         self._actual = self.redis.register_script(load_script_source("plan_actual", self.keys))
         self._alert = self.redis.register_script(load_script_source("plan_alert", self.keys))
+        self._board = self.redis.register_script(load_script_source("plan_board", self.keys))
 
     def _key(self, *parts: str) -> str:
         return self.keys.plan(*parts)
@@ -170,8 +174,14 @@ class PlanStore:
                 self._roster_cache[day] = cached
                 if len(self._roster_cache) > 14:
                     self._roster_cache.pop(min(self._roster_cache))
+                self.derived = {k: v for k, v in self.derived.items() if self.roster_version(k[1]) == k[2]}
             out[day] = cached[1]
         return out
+
+    def roster_version(self, day: date) -> int | None:
+        """The version of ``day`` last read by ``roster_days`` (None if not read or not published)."""
+        cached = self._roster_cache.get(day)
+        return None if cached is None else cached[0]
 
     async def shifts_near(self, now: datetime) -> dict[str, list[Shift]] | None:
         """Each agent's shifts starting yesterday or today (local), or None when no roster covers today."""
@@ -203,6 +213,13 @@ class PlanStore:
 
     async def forecast_queues(self, day: date) -> list[str]:
         return sorted(await self.redis.hkeys(self._key("forecast", "day", day.isoformat())))
+
+    # ---- the floor ---------------------------------------------------------------------------------
+    async def agent_board(self) -> list[dict[str, str]]:
+        """id, status, status_ms, active, skills (JSON) and supervisor of every agent, in one round trip."""
+        flat = await self._board(args=[self.queue.now_ms()])
+        n = len(BOARD_FIELDS)
+        return [dict(zip(BOARD_FIELDS, flat[i:i + n], strict=True)) for i in range(0, len(flat), n)]
 
     # ---- actual volume -----------------------------------------------------------------------------
     async def catch_up_actuals(self) -> int:
