@@ -102,3 +102,17 @@ def test_unknown_queue_or_day_is_404(plan_client: TestClient) -> None:
     _setup(plan_client, 1.0)
     r = plan_client.get("/v1/intraday?queue=tech&date=2027-01-15", headers=sup())
     assert r.status_code == 404 and "tech" in r.json()["message"]
+
+
+def test_dashboard_panels_come_from_the_published_plan(plan_client: TestClient, clock: Clock) -> None:
+    _setup(plan_client, 4.0)
+    set_clock(clock, at("07:40"))
+    create_task(plan_client, "early")
+    set_clock(clock, at("08:00"))
+    shifts = plan_client.get("/dashboard/panels/shifts_today", headers=sup()).json()
+    assert shifts["source"] == "published plan"
+    assert [(s["agent_id"], s["skills"]) for s in shifts["data"]["shifts"]] == [("ann", []), ("bob", ["tech"])]
+    forecast = plan_client.get("/dashboard/panels/forecast_today", headers=sup()).json()["data"]
+    assert forecast["date"] == DAY and forecast["queues"]["billing"]["actual"][30] == 1
+    coverage = plan_client.get("/dashboard/panels/coverage_today", headers=sup()).json()["data"]
+    assert coverage["scheduled"][28] == 1 and coverage["scheduled"][27] == 0
