@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from api.formats.agents import csv_rows
+from api.formats.csv_rows import csv_rows
 from api.formats.roster import ROSTER_COLUMNS, format_skill_plan, roster_shifts
 from api.formats.staffing import validate_forecast
 from dispatcher.domain import Agent, Interval, Shift, SkillBlock

@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 
 from fastapi import Depends, FastAPI
 
-from api.live.dispatch import Dispatcher
 from api.live.floor import Floor
 from api.live.intraday import Targets
+from api.live.loops import run_background_loops
 from api.service import dashboard
 from api.service.auth import Authenticator
 from api.service.deps import require_supervisor
@@ -33,6 +33,7 @@ from api.service.routes import (
     simulations,
     staffing,
     tasks,
+    webhooks,
 )
 from api.service.settings import Settings, get_settings
 from api.store.embedded_redis import redis_url_for
@@ -40,7 +41,7 @@ from api.store.queue import LiveQueue
 
 log = logging.getLogger("dispatchwise.api")
 
-ROUTERS = (tasks, agents, offers, queues, alerts, kpis, events, keys, health, plan, floor)
+ROUTERS = (tasks, agents, offers, queues, alerts, kpis, events, keys, health, webhooks, plan, floor)
 SUPERVISOR_ROUTERS = (staffing, simulations, scorecards)
 """Mounted under /v1 behind the supervisor role."""
 
@@ -69,8 +70,9 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
             if run_dispatch:
                 floor = Floor(queue, timezone=settings.timezone, adherence_threshold_s=settings.adherence_threshold_s,
                               targets=Targets(settings.service_level_target, settings.answer_within_s))
-                loop_task = asyncio.create_task(
-                    Dispatcher(queue, interval_s=settings.dispatch_interval_s, floor=floor).run(stop))
+                loop_task = asyncio.create_task(run_background_loops(
+                    queue, stop, dispatch_interval_s=settings.dispatch_interval_s,
+                    webhook_timeout_s=settings.webhook_timeout_s, floor=floor))
             try:
                 yield
             finally:
