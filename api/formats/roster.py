@@ -171,9 +171,17 @@ def _parse_skills(text: str, start: datetime, end: datetime, tz: tzinfo | None) 
 
 def read_roster(path: Path, agents: Iterable[Agent], tz: tzinfo | None = None) -> Roster:
     """roster.csv → Roster; every row names a known agent and well-formed times (errors name the row)."""
-    rows = read_rows(path, ROSTER_COLUMNS[:4])
+    shifts = [shift for _, shift in roster_shifts(read_rows(path, ROSTER_COLUMNS[:4]), agents, tz, path)]
+    if not shifts:
+        return Roster(week_start=date.today(), shifts=())
+    return Roster(week_start=week_monday(min(s.start.date() for s in shifts)), shifts=tuple(shifts))
+
+
+def roster_shifts(rows: Sequence[dict[str, str]], agents: Iterable[Agent], tz: tzinfo | None,
+                  path: Path) -> list[tuple[int, Shift]]:
+    """Rows of roster.csv (header = row 1) → (row number, Shift); ``path`` names the source in errors."""
     by_id = {a.id: a for a in agents}
-    shifts: list[Shift] = []
+    shifts: list[tuple[int, Shift]] = []
     for line_no, row in enumerate(rows, start=2):
         agent = by_id.get(row["agent_id"])
         if agent is None:
@@ -195,12 +203,10 @@ def read_roster(path: Path, agents: Iterable[Agent], tz: tzinfo | None = None) -
                                    field="skills")
         try:
             breaks = tuple(Interval(a, b) for a, b in pairs)
-            shifts.append(Shift(agent.id, start, end, breaks, plan))
+            shifts.append((line_no, Shift(agent.id, start, end, breaks, plan)))
         except InvalidInput as exc:
             raise InvalidInput(exc.message, file=str(path), row=line_no, field=exc.field) from exc
-    if not shifts:
-        return Roster(week_start=date.today(), shifts=())
-    return Roster(week_start=week_monday(min(s.start.date() for s in shifts)), shifts=tuple(shifts))
+    return shifts
 
 
 def _iso(moment: datetime) -> str:

@@ -108,3 +108,8 @@ class Keys:
     def perf(self, *parts: str) -> str:
         """Performance-management records (targets, plans, previews, proficiencies, alerts): api/store/perf.py."""
         return ":".join((f"{self.prefix}:perf", *parts))
+
+    def plan(self, *parts: str) -> str:
+        """Published plan (forecast, roster) with its versions, actual volume counts and floor-alert marks:
+        api/store/plan.py."""
+        return ":".join((f"{self.prefix}:plan", *parts))

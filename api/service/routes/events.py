@@ -15,7 +15,7 @@ from dispatcher.errors import InvalidInput
 
 router = APIRouter(prefix="/v1/events", tags=["boards"])
 
-ALERT_EVENTS = frozenset({"sla_warning", "sla_alert", "escalated"})
+ALERT_EVENTS = frozenset({"sla_warning", "sla_alert", "escalated", "adherence_alert", "staffing_alert"})
 HEARTBEAT_S = 15.0
 
 
