@@ -54,7 +54,8 @@ def duty_spans(shifts: list[Shift]) -> DutySpans:
     skill: list[str | None] = []
     rows: list[tuple[int, int, int]] = []
     for shift in shifts:
-        blocks = [(b.skill, b.start, b.end) for b in shift.skill_plan] or [(None, shift.start, shift.end)]
+        blocks: list[tuple[str | None, datetime, datetime]] = [(b.skill, b.start, b.end) for b in shift.skill_plan]
+        blocks = blocks or [(None, shift.start, shift.end)]
         for name, start, end in blocks:
             agent.append(shift.agent_id)
             skill.append(name)
