@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from dispatcher.domain import DEFAULT_HANDLE_S
 from dispatcher.errors import InvalidInput
@@ -95,8 +95,17 @@ class ReasonBody(BaseModel):
 
 
 class TransferBody(BaseModel):
+    """Back to the queue (optionally of another ``skill``), or straight to a named ``agent_id``."""
+
     skill: Name | None = None
+    agent_id: Name | None = None
     reason: str = Field(default="", max_length=1000)
+
+    @model_validator(mode="after")
+    def one_target(self) -> TransferBody:
+        if self.skill is not None and self.agent_id is not None:
+            raise ValueError("give skill (back to a queue) or agent_id (to a person), not both")
+        return self
 
 
 class CompleteBody(BaseModel):
