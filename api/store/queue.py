@@ -16,6 +16,8 @@ from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 
 from api.store.keys import Keys
@@ -211,8 +213,11 @@ class LiveQueue:
     def from_url(cls, url: str, *, max_connections: int = 64, **kwargs: Any) -> LiveQueue:
         # long-polls hold no connection while waiting (api/store/notifier.py), so a small pool serves a
         # process; when it is busy, callers wait for a connection (up to 5 s) instead of failing at once
+        # one retry on a fresh connection: after a Redis restart the pooled connections are stale, and the
+        # first command on each would fail although the server is back (the scripts re-check state, so the
+        # rare retry of a command the server did run is refused or answered as a repeat)
         pool = aioredis.BlockingConnectionPool.from_url(
-            url, decode_responses=True, max_connections=max_connections, timeout=5
+            url, decode_responses=True, max_connections=max_connections, timeout=5, retry=Retry(NoBackoff(), 1)
         )
         return cls(aioredis.Redis(connection_pool=pool), **kwargs)
 
