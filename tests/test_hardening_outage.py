@@ -61,9 +61,9 @@ def test_redis_outage_gives_503_with_retry_after_and_recovers_by_itself(
         assert ready.status_code == 503
         assert client.get("/healthz").status_code == 200  # the process itself is alive
         assert len(outage_lines(caplog)) == 1, outage_lines(caplog)
-        assert not any(r.exc_info for r in caplog.records), "a traceback was logged"
+        assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records if r.exc_info]
         server.start()
-        assert client.get("/readyz").status_code == 200
+        assert client.get("/readyz").status_code == 200, client.get("/readyz").text
         assert client.get("/v1/tasks/T1", headers=SUP).status_code == 200
         assert client.post("/v1/tasks", json={**body, "external_id": "after"}, headers=SUP).status_code == 201
 

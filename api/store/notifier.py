@@ -21,6 +21,7 @@ from api.store.outage import STORE_DOWN_ERRORS, StoreStatus, TooBusy
 log = logging.getLogger("dispatchwise.store")
 
 RESUBSCRIBE_MAX_S = 1.0
+SUBSCRIPTION_DOWN_ERRORS: tuple[type[Exception], ...] = (*STORE_DOWN_ERRORS, OSError, asyncio.IncompleteReadError)
 
 
 class Waiter:
@@ -140,7 +141,8 @@ class Notifier:
                         self.deliver(str(message["data"]))
             except asyncio.CancelledError:
                 raise
-            except STORE_DOWN_ERRORS as exc:
+            except SUBSCRIPTION_DOWN_ERRORS as exc:
+                # the subscription's socket can also fail below redis-py's own error types as the server dies
                 self.subscribed.clear()
                 self.status.failed(exc)
             except Exception:
