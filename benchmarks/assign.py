@@ -23,7 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-
 from scipy.optimize import linear_sum_assignment
 
 from dispatcher.assign import ArrayAssignment, assign_arrays, assign_arrays_plain

@@ -108,7 +108,7 @@ def baseline(events: pd.DataFrame) -> pd.DataFrame:
         a["waits"] += at - created[tid]
         a["answered"] += 1
         a["sla_met"] += at <= due[tid]
-    for tid, pairs in handles.items():
+    for pairs in handles.values():
         for agent, handle in pairs:
             acc[agent]["handled"] += 1
             acc[agent]["handle_sum"] += handle

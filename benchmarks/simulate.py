@@ -23,8 +23,9 @@ from __future__ import annotations
 import argparse
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from typing import Any
 
 import ciw
 import numpy as np
@@ -137,7 +138,7 @@ def simpy_model(hours: float) -> Outcome:
     agents = simpy.Resource(env, capacity=AGENTS)
     counts = {"customers": 0, "departed": 0, "abandoned": 0}
 
-    def customer() -> object:
+    def customer() -> Generator[simpy.Event, Any, None]:
         with agents.request() as req:
             result = yield req | env.timeout(rng.expovariate(1 / PATIENCE))
             if req not in result:
@@ -147,7 +148,7 @@ def simpy_model(hours: float) -> Outcome:
             yield env.timeout(rng.expovariate(1 / HANDLE))
             counts["departed"] += 1
 
-    def source() -> object:
+    def source() -> Generator[simpy.Event, Any, None]:
         while True:
             yield env.timeout(rng.expovariate(RATE))
             counts["customers"] += 1
