@@ -22,11 +22,12 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta, tzinfo
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from api.formats.agents import parse_cell, read_rows
+from api.formats.csv_rows import parse_cell, read_rows
 from dispatcher.domain import Agent, Interval, Roster, Shift, SkillBlock
 from dispatcher.errors import InvalidInput
 from dispatcher.roster.problem import Availability, Preference, Requirements, week_monday
@@ -184,9 +185,9 @@ def read_roster(path: Path, agents: Iterable[Agent], tz: tzinfo | None = None) -
         if start.date() != day:
             raise InvalidInput(f"start {start.isoformat()} is not on date {day}", file=str(path), row=line_no,
                                field="date")
-        pairs = parse_cell(row.get("breaks", ""), lambda v: _parse_intervals(v, tz), path=path, row=line_no,
+        pairs = parse_cell(row.get("breaks", ""), partial(_parse_intervals, tz=tz), path=path, row=line_no,
                            column="breaks")
-        plan = parse_cell(row.get("skills", ""), lambda v, a=start, b=end: _parse_skills(v, a, b, tz), path=path,
+        plan = parse_cell(row.get("skills", ""), partial(_parse_skills, start=start, end=end, tz=tz), path=path,
                           row=line_no, column="skills")
         for block in plan:
             if not agent.has_skill(block.skill):

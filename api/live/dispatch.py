@@ -67,7 +67,7 @@ class Dispatcher:
         self.sla_every_s = sla_every_s
         self.plans_every_s = plans_every_s
         """Overdue improvement-plan actions alert their owners at most this often."""
-        self.plans = PerfStore(queue.redis, key_prefix=queue.keys.prefix)
+        self.plans = PerfStore.beside(queue)
         self._last_sweep = self._last_sla = self._last_plans = float("-inf")
 
     async def tick(self) -> TickReport:

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import Depends, FastAPI
 
-from api.live.dispatch import Dispatcher
+from api.live.loops import run_background_loops
 from api.service import dashboard
 from api.service.auth import Authenticator
 from api.service.deps import require_supervisor
@@ -29,6 +29,7 @@ from api.service.routes import (
     simulations,
     staffing,
     tasks,
+    webhooks,
 )
 from api.service.settings import Settings, get_settings
 from api.store.embedded_redis import redis_url_for
@@ -36,7 +37,7 @@ from api.store.queue import LiveQueue
 
 log = logging.getLogger("dispatchwise.api")
 
-ROUTERS = (tasks, agents, offers, queues, alerts, kpis, events, keys, health)
+ROUTERS = (tasks, agents, offers, queues, alerts, kpis, events, keys, health, webhooks)
 SUPERVISOR_ROUTERS = (staffing, simulations, scorecards)
 """Mounted under /v1 behind the supervisor role."""
 
@@ -63,7 +64,9 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
             stop = asyncio.Event()
             loop_task = None
             if run_dispatch:
-                loop_task = asyncio.create_task(Dispatcher(queue, interval_s=settings.dispatch_interval_s).run(stop))
+                loop_task = asyncio.create_task(run_background_loops(
+                    queue, stop, dispatch_interval_s=settings.dispatch_interval_s,
+                    webhook_timeout_s=settings.webhook_timeout_s))
             try:
                 yield
             finally:

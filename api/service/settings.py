@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     key_prefix: str = "dw"
     run_dispatch: bool = True
     """Run a dispatch loop inside each API process (``serve --no-dispatch`` turns it off)."""
+    webhook_timeout_s: float = 5.0
+    """How long a webhook receiver may take to answer one delivery before it counts as failed."""
     fast_path: bool = True
     """Serve ``POST /v1/tasks`` from a pure-ASGI handler in front of FastAPI (same contract, faster)."""
 

@@ -36,8 +36,7 @@ async def events(
     async def stream() -> AsyncIterator[bytes]:
         last = start
         if last == "$":
-            newest = await queue.redis.xrevrange(queue.keys.audit, count=1)
-            last = newest[0][0] if newest else "0"
+            last = await queue.newest_audit_id()
         sent = 0
         deadline = time.monotonic() + timeout_s if timeout_s else None
         quiet_since = time.monotonic()
