@@ -72,6 +72,23 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/v1/kpis"): Case("/v1/kpis", {S}),
     ("GET", "/v1/events"): Case("/v1/events?since=0&max_events=1", {S}),
     ("POST", "/v1/keys"): Case("/v1/keys", {S}, {"role": "integration"}),
+    # published plans, the floor against them, webhooks (supervisor; an agent reads only its own schedule)
+    ("PUT", "/v1/plan/forecast"): Case("/v1/plan/forecast", {S}, passed=422),
+    ("PUT", "/v1/plan/roster"): Case("/v1/plan/roster", {S}, passed=422),
+    ("GET", "/v1/plan/forecast"): Case("/v1/plan/forecast", {S}),
+    ("GET", "/v1/plan/roster"): Case("/v1/plan/roster", {S}),
+    ("GET", "/v1/plan/{kind}/versions"): Case("/v1/plan/roster/versions", {S}),
+    ("GET", "/v1/agents/{agent_id}/schedule"): Case("/v1/agents/ann/schedule", {S, A}),
+    ("GET", "/v1/adherence"): Case("/v1/adherence", {S}),
+    ("GET", "/v1/intraday"): Case("/v1/intraday?queue=billing", {S}, passed=404),  # no plan published
+    ("PUT", "/v1/webhooks/{webhook_id}"): Case("/v1/webhooks/authz", {S}, {}, passed=422),
+    ("GET", "/v1/webhooks"): Case("/v1/webhooks", {S}),
+    ("GET", "/v1/webhooks/{webhook_id}"): Case("/v1/webhooks/nope", {S}, passed=404),
+    ("DELETE", "/v1/webhooks/{webhook_id}"): Case("/v1/webhooks/nope", {S}, passed=404),
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"): Case("/v1/webhooks/nope/deliveries", {S}, passed=404),
+    ("GET", "/v1/webhooks/{webhook_id}/dead-letters"): Case("/v1/webhooks/nope/dead-letters", {S}, passed=404),
+    ("POST", "/v1/webhooks/{webhook_id}/dead-letters/replay"): Case("/v1/webhooks/nope/dead-letters/replay", {S},
+                                                                    passed=404),
     # operations and API docs: no key needed
     ("GET", "/healthz"): Case("/healthz", PUBLIC),
     ("GET", "/readyz"): Case("/readyz", PUBLIC),
