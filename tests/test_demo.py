@@ -8,11 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from api.demo.report import PNG_SIGNATURE
 from api.ports import free_port
 from api.service.dashboard.panels import PANEL_NAMES, read_panel
 
 
+@pytest.mark.slow
 def test_demo_runs_the_whole_pipeline_and_writes_report_and_panels(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DISPATCHWISE_BOOTSTRAP_KEY")}
     env["DISPATCHWISE_DATA_DIR"] = str(tmp_path / "state")
