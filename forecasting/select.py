@@ -17,7 +17,7 @@ from datetime import date
 
 import numpy as np
 
-from forecasting.calendar import Calendar, SpecialDay, horizon_factors, learn_calendar, normalize
+from forecasting.calendar import Calendar, PlannerDay, SpecialDay, horizon_factors, learn_calendar, normalize
 from forecasting.models import MODELS, Intervals, ModelInput
 from forecasting.series import DayArray, DayGrid, FloatArray
 
@@ -74,10 +74,11 @@ class Backtest:
         return Intervals.calibrate(point, actual, levels)
 
 
-def model_input(grid: DayGrid, holidays: Mapping[date, str],
-                special_days: Iterable[SpecialDay]) -> tuple[Calendar, ModelInput]:
+def model_input(grid: DayGrid, holidays: Mapping[date, str], special_days: Iterable[SpecialDay],
+                planner: Iterable[PlannerDay] = (), holiday_mode: str = "learn") -> tuple[Calendar, ModelInput]:
     """The calendar learned from a history, and the history as normal days for the models."""
-    calendar = learn_calendar(grid, holidays=holidays, special_days=special_days)
+    calendar = learn_calendar(grid, holidays=holidays, special_days=special_days, planner=planner,
+                              holiday_mode=holiday_mode)
     return calendar, ModelInput(normalize(grid, calendar), grid.days, calendar.open_slots)
 
 
@@ -121,6 +122,8 @@ def backtest(
     step_days: int = 7,
     holidays: Mapping[date, str] | None = None,
     special_days: Iterable[SpecialDay] = (),
+    planner: Iterable[PlannerDay] = (),
+    holiday_mode: str = "learn",
     levels: Sequence[int] = (80, 95),
     ensemble: bool = True,
     progress: Callable[[int], None] | None = None,
@@ -128,6 +131,7 @@ def backtest(
     """Score each model by rolling origin on one queue's history (see module doc)."""
     holidays = dict(holidays or {})
     specials = list(special_days)
+    planned = list(planner)
     starts = origin_days(grid, origins, horizon_days, step_days)
     points: dict[str, list[FloatArray]] = {m: [] for m in models}
     seconds: dict[str, float] = dict.fromkeys(models, 0.0)
@@ -135,7 +139,7 @@ def backtest(
     scales: list[float] = []
     for start in starts:
         history = grid.head(start)
-        calendar, inputs = model_input(history, holidays, specials)
+        calendar, inputs = model_input(history, holidays, specials, planned, holiday_mode)
         days: DayArray = grid.days[start : start + horizon_days]
         factors = horizon_factors(history, calendar, days)
         actuals.append(np.nan_to_num(grid.volume[start : start + horizon_days], nan=0.0))
