@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from api.formats.forecast import read_forecast_notes
 from dispatcher.errors import InvalidInput
 from forecasting import PlannerDay, forecast_frame, forecast_queues
 from forecasting.calendar import learn_calendar, public_holidays
@@ -131,3 +136,68 @@ def test_a_slot_empty_in_every_recent_week_is_closed_even_if_it_was_open_long_ag
     grid = history_grids(history, freq=FREQ)["q1"]
     slots = learn_calendar(grid).open_slots
     assert not slots[0, 16] and not slots[0, 17] and slots[0, 18]
+
+
+# ------------------------------------------------------------------------------------------------ CLI
+
+CLI = [sys.executable, "-m", "api.cli.main"]
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "COLUMNS": "200"})
+
+
+@pytest.fixture(scope="module")
+def history_csv(history: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cal") / "history.csv"
+    history.to_csv(path, index=False)
+    return path
+
+
+FORECAST_ARGS = ("--freq", FREQ, "--horizon", "14d", "--country", "US", "--model", "mean_week4", "--origins", "1")
+
+
+def test_cli_forecasts_a_never_seen_holiday_open_and_says_so(history_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "forecast.csv"
+    result = run("forecast", str(history_csv), *FORECAST_ARGS, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "open: Washington's Birthday never seen in history" in result.stdout
+    table = pd.read_csv(out)
+    totals = table.groupby(table["period_start"].str.slice(0, 10))["volume"].sum()
+    assert totals[PRESIDENTS_DAY.isoformat()] > 0
+    assert all(totals[d] > 0 for d in totals.index if date.fromisoformat(d).weekday() < 6)
+    notes = [n for n in read_forecast_notes(out) if n.day == PRESIDENTS_DAY]
+    assert len(notes) == 1 and notes[0].status == "open" and "never seen" in notes[0].reason
+
+
+def test_cli_calendar_closed_row_gives_exactly_zero_and_names_the_row(history_csv: Path, tmp_path: Path) -> None:
+    calendar = tmp_path / "calendar.csv"
+    calendar.write_text("date,queue,kind,effect,label\n2026-02-20,,special,1.3,bill run\n"
+                        f"{PRESIDENTS_DAY},q1,closed,,site closed\n")
+    out = tmp_path / "forecast.csv"
+    result = run("forecast", str(history_csv), *FORECAST_ARGS, "--calendar", str(calendar), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "closed: calendar row 3 (site closed)" in result.stdout
+    assert "special: calendar row 2 (bill run) ×1.30" in result.stdout
+    table = pd.read_csv(out)
+    day = table[table["period_start"].str.startswith(PRESIDENTS_DAY.isoformat())]
+    assert len(day) and (day[["volume", "volume_lo95", "volume_hi95"]] == 0).all().all()
+    [note] = [n for n in read_forecast_notes(out) if n.day == PRESIDENTS_DAY]
+    assert note.warning and note.factor == 0
+
+
+@pytest.mark.parametrize(("line", "field", "words"), [
+    ("2026-02-30,,closed,,", "date", "2026-02-30"),
+    ("2026-02-16,nope,closed,,", "queue", "nope"),
+    ("2026-02-16,,shut,,", "kind", "shut"),
+    ("2026-02-16,,special,lots,", "effect", "lots"),
+])
+def test_a_bad_calendar_row_is_one_clear_error_naming_the_row(history_csv: Path, tmp_path: Path, line: str,
+                                                             field: str, words: str) -> None:
+    calendar = tmp_path / "calendar.csv"
+    calendar.write_text(f"date,queue,kind,effect,label\n2026-02-17,,open,,\n{line}\n")
+    result = run("forecast", str(history_csv), *FORECAST_ARGS, "--calendar", str(calendar))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "row 3" in result.stderr and f"'{field}'" in result.stderr and words in result.stderr
