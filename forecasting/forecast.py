@@ -125,7 +125,8 @@ def forecast_queue(
     point: FloatArray = normal * np.array([f for f, _, _ in plan])[:, None]
     intervals = result.intervals(chosen, LEVELS) if chosen in result.points else None
     calib = intervals or Intervals()
-    bands = {lv: calib.bands(point, lv) for lv in LEVELS}
+    open_cells = calendar.open_mask(days) & (point.sum(axis=1) > 0)[:, None]
+    bands = {lv: calib.bands(point, lv, open_cells) for lv in LEVELS}
     aht = aht_profile(history, days)
     aht = np.where(point > 0, aht, 0.0)
     row = (period_day - first_day).astype(np.int64)
