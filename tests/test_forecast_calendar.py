@@ -201,3 +201,14 @@ def test_a_bad_calendar_row_is_one_clear_error_naming_the_row(history_csv: Path,
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert "row 3" in result.stderr and f"'{field}'" in result.stderr and words in result.stderr
+
+
+def test_cli_backtest_reports_each_origins_coverage_and_takes_the_calendar(history_csv: Path, tmp_path: Path) -> None:
+    calendar = tmp_path / "calendar.csv"
+    calendar.write_text("date,queue,kind,effect,label\n2026-01-19,,closed,,MLK Day closed\n")
+    result = run("backtest", str(history_csv), "--freq", FREQ, "--horizon", "7d", "--origins", "3",
+                 "--models", "snaive_week,mean_week4", "--country", "US", "--calendar", str(calendar))
+    assert result.returncode == 0, result.stderr
+    origin_rows = [line for line in result.stdout.splitlines() if "2026-01-19" in line or "2026-01-26" in line
+                   or "2026-02-02" in line]
+    assert len(origin_rows) == 3 and all(line.count("%") == 2 for line in origin_rows)

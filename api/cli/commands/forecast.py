@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -25,7 +26,7 @@ from dispatcher.errors import InvalidInput
 from forecasting.calendar import HOLIDAY_MODES, DayNote, PlannerDay, check_holiday_mode, public_holidays
 from forecasting.forecast import AUTO, auto_candidates, check_model, forecast_queues
 from forecasting.models import MODELS
-from forecasting.select import ENSEMBLE, backtest
+from forecasting.select import ENSEMBLE, ModelScore, backtest
 from forecasting.series import parse_freq, parse_horizon_days
 
 History = Annotated[Path, typer.Argument(help="Event log or interval table (CSV or Parquet).")]
@@ -183,6 +184,7 @@ def backtest_command(
                          queue_col=queue_col)
     planner = read_planner(calendar, list(grids))
     rows = []
+    per_origin = []
     with progress_bar(console) as bar:
         task = bar.add_task("backtesting", total=len(grids) * origins * len(names))
         for queue, grid in grids.items():
@@ -195,6 +197,8 @@ def backtest_command(
                              "mase": s.mase, "bias": s.bias,
                              "coverage80": s.coverage.get(80, np.nan), "coverage95": s.coverage.get(95, np.nan),
                              "fit_s": s.fit_s, "origins": len(result.origins)})
+            if result.origins:
+                per_origin.append((queue, result.scores[0], result.origins))
     table = Table(title=f"rolling-origin backtest: {origins} origins × {horizon}, {freq} periods (best first)")
     for column in ("queue", "model", "WAPE", "med", "MASE", "bias", "cov80", "cov95", "fit s"):
         table.add_column(column, justify="left" if column in ("queue", "model") else "right")
@@ -203,10 +207,26 @@ def backtest_command(
                       fmt(r["bias"], "{:+.3f}"), fmt(r["coverage80"], "{:.0%}"), fmt(r["coverage95"], "{:.0%}"),
                       fmt(r["fit_s"], "{:.3f}"))
     console.print(table)
+    print_origins(console, per_origin)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         pd.DataFrame(rows).to_csv(out, index=False)
         console.print(f"wrote {len(rows)} rows to {out}")
+
+
+def print_origins(console: Console, per_origin: list[tuple[str, ModelScore, tuple[date, ...]]]) -> None:
+    """Each origin's WAPE and interval coverage (calibrated on the other origins) for each queue's best model."""
+    table = Table(title="per origin, best model of each queue: intervals calibrated on the other origins")
+    for column in ("queue", "model", "origin", "WAPE", "cov80", "cov95"):
+        table.add_column(column, justify="left" if column in ("queue", "model", "origin") else "right")
+    for queue, score, origins in per_origin:
+        for k, origin in enumerate(origins):
+            cover = {lv: score.origin_coverage.get(lv, ())[k:k + 1] for lv in (80, 95)}
+            table.add_row(queue, score.model, f"{origin:%a %Y-%m-%d}",
+                          fmt(score.origin_wape[k] if k < len(score.origin_wape) else float("nan")),
+                          *(fmt(cover[lv][0] if cover[lv] else float("nan"), "{:.0%}") for lv in (80, 95)))
+    console.print(table)
+    console.print("cov: share of held-out periods inside the band; nominal 80% / 95%", style="dim")
 
 
 def register(app: typer.Typer) -> None:
