@@ -33,6 +33,9 @@ RECENT_WEEKS = 8
 """Opening hours: a slot of the week is open when it saw a contact in one of the last 8 weeks."""
 NEIGHBOUR_DAYS = 4
 """A row-less holiday is observed closed when rows exist within this many days before and after it."""
+HOLIDAY_AS_NORMAL = 0.1
+"""A holiday observed within ±10% of its weekday's usual volume stays in the models' history (scaled
+by its effect): on a timetable the holiday week is the most recent schedule, too valuable to drop."""
 CALENDAR_KINDS = ("closed", "open", "special")
 HOLIDAY_MODES = ("learn", "open", "closed")
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -330,12 +333,14 @@ def special_effects(specials: Sequence[SpecialDay], day_objs: Sequence[date], ra
 
 
 def normalize(grid: DayGrid, calendar: Calendar) -> FloatArray:
-    """History as normal days: holidays and closed or planner-open days NaN, rebound and special days
-    divided out."""
+    """History as normal days: holidays (but those running within HOLIDAY_AS_NORMAL of normal) and
+    closed or planner days NaN; rebound, special days and kept holidays divided by their effect."""
     volume = grid.volume.copy()
     day_objs = list(grid.days.astype(object))
     factors = np.array([f for f, _, _ in calendar.plan(day_objs)])
-    drop = np.array([d in calendar.holidays or d in calendar.planner for d in day_objs], dtype=bool)
+    near_normal = np.abs(factors - 1.0) <= HOLIDAY_AS_NORMAL
+    drop = np.array([(d in calendar.holidays and not near_normal[i]) or d in calendar.planner
+                     for i, d in enumerate(day_objs)], dtype=bool)
     volume[drop | (factors < CLOSED_RATIO)] = np.nan
     scale = np.where(factors >= CLOSED_RATIO, factors, 1.0)
     return volume / scale[:, None]
