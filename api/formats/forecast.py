@@ -94,7 +94,7 @@ def read_calendar(path: Path) -> list[PlannerDay]:
     rows = []
     for i, record in enumerate(frame.to_dict("records"), start=2):
         try:
-            rows.append(calendar_row(record, i))
+            rows.append(calendar_row({str(k): str(v) for k, v in record.items()}, i))
         except DispatchwiseError as exc:
             raise InvalidInput(exc.message, file=str(path), row=i, field=exc.field) from exc
     return rows
