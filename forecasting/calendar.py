@@ -147,7 +147,9 @@ class Calendar:
         if seen.open_ratios and seen.last_open is not None:
             factor = float(np.median(seen.open_ratios))
             return factor, "open", f"open: {name} at ×{factor:.2f} of a normal day, as in {seen.last_open.year}"
-        how = "seen only as missing data" if seen.last_missing or seen.last_closed else "never seen in history"
+        how = ("never seen in history" if not (seen.last_missing or seen.last_closed)
+               else "seen only as missing data" if seen.last_closed is None
+               else f"closed in {seen.last_closed.year} but --holidays {self.holiday_mode}")
         if self.comparable_effect is not None:
             return (self.comparable_effect, "open",
                     f"open: {name} {how}; ×{self.comparable_effect:.2f} like the holidays observed open")

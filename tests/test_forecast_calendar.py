@@ -99,8 +99,10 @@ def test_a_holiday_observed_closed_between_open_days_is_forecast_closed() -> Non
     assert totals[coming] == 0
     [note] = [n for n in result.notes if n.day == coming]
     assert note.reason == "closed: Company Day 2026 had no contacts between open days" and note.warning
-    assert daily(company_day_forecast(history, {past: "Company Day", coming: "Company Day"}, "open").frame)[
-        coming] > 0
+    opened = company_day_forecast(history, {past: "Company Day", coming: "Company Day"}, "open")
+    assert daily(opened.frame)[coming] > 0
+    [note] = [n for n in opened.notes if n.day == coming]
+    assert note.reason.startswith("open: Company Day closed in 2026 but --holidays open")
 
 
 def test_holidays_closed_mode_closes_a_holiday_never_seen(history: pd.DataFrame) -> None:
