@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from api.formats.forecast import read_forecast_notes
 from dispatcher.errors import InvalidInput
@@ -214,3 +216,24 @@ def test_cli_backtest_reports_each_origins_coverage_and_takes_the_calendar(histo
     origin_rows = [line for line in result.stdout.splitlines() if "2026-01-19" in line or "2026-01-26" in line
                    or "2026-02-02" in line]
     assert len(origin_rows) == 3 and all(line.count("%") == 2 for line in origin_rows)
+
+
+@settings(max_examples=15, deadline=None)
+@given(gaps=st.sets(st.integers(0, 7 * 8 - 1), max_size=12), holiday_days=st.sets(st.integers(0, 7 * 8 - 1),
+                                                                                   max_size=4))
+def test_missing_days_and_unseen_holidays_never_close_an_open_weekday(gaps: set[int], holiday_days: set[int]) -> None:
+    first = date(2026, 1, 5)
+    history = interval_history(first, 8, seed=3, closed_days=frozenset(first + timedelta(days=d) for d in gaps))
+    holidays = {first + timedelta(days=d): f"holiday {d}" for d in holiday_days}
+    horizon_holiday = date(2026, 3, 4)  # a Wednesday after the history, a name never seen
+    holidays[horizon_holiday] = "never seen"
+    result = company_day_forecast(history, holidays)
+    totals = daily(result.frame)
+    grid = history_grids(history, freq=FREQ)["q1"]
+    weekdays_with_rows = {d.weekday() for d, v in zip(grid.days.astype(object), grid.volume[:, 0], strict=True)
+                          if not np.isnan(v)}
+    recent = {d.weekday() for d, v in zip(grid.days.astype(object)[-56:], grid.volume[-56:, 0], strict=True)
+              if not np.isnan(v)}
+    for day, total in totals.items():
+        if day.weekday() in recent and day.weekday() in weekdays_with_rows and day.weekday() < 6:
+            assert total > 0, (day, sorted(gaps), sorted(holiday_days))
