@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from api.formats.forecast import read_forecast as read_forecast_csv
 from dispatcher.errors import DispatchwiseError, InvalidInput
 from dispatcher.simulation.arrivals import History, demand_from_history, fit_lognormal_sigma
 from dispatcher.simulation.model import Demand, SimulationConfig
@@ -65,33 +66,10 @@ def read_forecast(path: Path, start: datetime | None = None, end: datetime | Non
     """Forecast (or truth) CSV → Demand on one grid of equal periods shared by all queues.
 
     With ``start``/``end`` only periods starting in [start, end) are kept (and checked for gaps)."""
-    if not path.exists():
-        raise InvalidInput("file not found", file=str(path))
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"malformed CSV: {exc}", file=str(path)) from exc
-    volume_col = "volume" if "volume" in frame.columns else "expected_volume"
-    aht_col = "aht_s" if "aht_s" in frame.columns else "expected_aht_s"
-    missing = [c for c in ("queue", "period_start", volume_col, aht_col) if c not in frame.columns]
-    if missing:
-        raise InvalidInput(f"missing columns {missing}; found {list(frame.columns)}", file=str(path), row=1)
-    if frame.empty:
-        raise InvalidInput("no forecast rows", file=str(path))
-    frame["_row"] = np.arange(len(frame)) + 2
-    stamps = []
-    for text, row in zip(frame["period_start"].astype(str), frame["_row"], strict=True):
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError as exc:
-            raise InvalidInput(f"not an ISO timestamp: {text!r}", file=str(path), row=int(row),
-                               field="period_start") from exc
-        if moment.tzinfo is None:
-            raise InvalidInput(f"timestamp {text!r} has no UTC offset", file=str(path), row=int(row),
-                               field="period_start")
-        stamps.append(moment)
-    frame["_t"] = pd.to_datetime([s.timestamp() for s in stamps], unit="s", utc=True)
-    tz = stamps[0].tzinfo
+    frame = read_forecast_csv(path)
+    frame["_row"], frame["_t"] = frame["row"], frame["start"]
+    volume_col, aht_col = "volume", "aht_s"
+    tz = datetime.fromisoformat(frame["period_start"].iloc[0]).tzinfo
     if start is not None or end is not None:
         lo = pd.Timestamp(start) if start is not None else frame["_t"].min()
         hi = pd.Timestamp(end) if end is not None else frame["_t"].max() + pd.Timedelta(seconds=1)
@@ -99,14 +77,6 @@ def read_forecast(path: Path, start: datetime | None = None, end: datetime | Non
         if frame.empty:
             raise InvalidInput(f"no forecast periods between {start} and {end}", file=str(path),
                                field="period_start")
-    for column in (volume_col, aht_col):
-        values = pd.to_numeric(frame[column], errors="coerce")
-        bad = ~np.isfinite(values.to_numpy(dtype=float)) | (values.to_numpy(dtype=float) < 0)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise InvalidInput(f"{column} must be a number >= 0, got {frame[column].iloc[i]!r}",
-                               file=str(path), row=int(frame["_row"].iloc[i]), field=column)
-        frame[column] = values.astype(float)
     queues = tuple(str(q) for q in dict.fromkeys(frame["queue"].astype(str)))
     grids = {}
     for queue in queues:
