@@ -61,8 +61,10 @@ class CountModel:
     objective: list[Term] = field(default_factory=list)
     constant: float = 0.0
     """Objective part no decision can change (e.g. periods no template covers)."""
-    extras: dict[str, object] = field(default_factory=dict)
-    """Rule-specific variables (e.g. break starts) for the later stages."""
+    break_starts: dict[tuple[int, int], list[pywraplp.Variable]] = field(default_factory=dict)
+    """(candidate, break rule) → agents starting that break at each allowed offset (``rules/breaks.py``)."""
+    on_break: dict[int, list[Term]] = field(default_factory=lambda: defaultdict(list))
+    """Period → terms summing to the agents on a break then (``rules/breaks.py``; read by coverage)."""
 
     def add_row(self, terms: Sequence[Term], lo: float, hi: float) -> None:
         row = self.solver.RowConstraint(lo, hi, "")
@@ -77,8 +79,8 @@ Rule = Callable[[CountModel], None]
 class CountSolution:
     counts: dict[tuple[int, int], int]
     """(group, candidate) → agents, only entries > 0."""
-    break_share: dict[tuple[int, int, int], list[float]]
-    """(0, candidate, break rule) → how many start the break at each allowed offset (all skill sets)."""
+    break_share: dict[tuple[int, int], list[float]]
+    """(candidate, break rule) → how many start the break at each allowed offset (all skill sets)."""
     lp_objective: float
     lp_bound: float
     """LP optimum (0 when the LP hit its time limit: then no bound is known)."""
@@ -135,7 +137,7 @@ def solve(model: CountModel, *, time_limit_s: float, workers: int = 1) -> CountS
     return CountSolution(counts, breaks, lp_bound, lp_bound if optimal else 0.0, optimal, seconds_lp)
 
 
-Snapshot = tuple[dict[tuple[int, int], float], dict[tuple[int, int, int], list[float]]]
+Snapshot = tuple[dict[tuple[int, int], float], dict[tuple[int, int], list[float]]]
 
 
 def _snapshot(model: CountModel) -> Snapshot:
@@ -219,8 +221,5 @@ def round_counts(model: CountModel, values: dict[tuple[int, int], float]) -> dic
     return out
 
 
-def _break_share(model: CountModel) -> dict[tuple[int, int, int], list[float]]:
-    starts = model.extras.get("break_starts")
-    if not isinstance(starts, dict):
-        return {}
-    return {key: [v.solution_value() for v in vars_] for key, vars_ in starts.items()}
+def _break_share(model: CountModel) -> dict[tuple[int, int], list[float]]:
+    return {key: [v.solution_value() for v in vars_] for key, vars_ in model.break_starts.items()}

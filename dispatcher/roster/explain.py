@@ -15,9 +15,11 @@ from time import perf_counter
 import numpy as np
 
 from dispatcher.domain import Agent, Contract
+from dispatcher.roster import counts
 from dispatcher.roster.grid import Candidate, build_candidates, build_groups
 from dispatcher.roster.problem import PERIOD_MIN, RosterProblem
 from dispatcher.roster.result import Explanation
+from dispatcher.roster.rules import COUNT_RULES
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +105,6 @@ RELAXATIONS: dict[str, Relaxation] = {
 
 def under_hours_lp(problem: RosterProblem) -> float:
     """Agent-hours short in the count LP (the least any roster can leave short under these rules)."""
-    from dispatcher.roster import counts
-    from dispatcher.roster.solve import COUNT_RULES
-
     candidates = build_candidates(problem)
     pre = precheck(problem, candidates)
     groups = build_groups(problem, candidates, pre.lowered_minimum)

@@ -21,22 +21,14 @@ import numpy as np
 
 from dispatcher.domain import Interval, Roster, Shift, SkillBlock
 from dispatcher.roster import counts as count_model
-from dispatcher.roster.assign import Assignment, AssignRule, assign_group
-from dispatcher.roster.counts import Rule
+from dispatcher.roster.assign import Assignment, assign_group
 from dispatcher.roster.evaluate import fairness_of, objective_of
 from dispatcher.roster.explain import binding_rules, precheck
 from dispatcher.roster.grid import Group, build_candidates, build_groups
 from dispatcher.roster.improve import Placed, cell_cost, improve, scheduled_by_skill
 from dispatcher.roster.problem import PERIOD, PERIOD_MIN, RosterProblem, week_monday
 from dispatcher.roster.result import Explanation, Objective, RosterResult
-from dispatcher.roster.rules import breaks, contract, cost, coverage, fairness, preferences, rest, stability
-
-COUNT_RULES: tuple[Rule, ...] = (contract.counts, rest.counts, breaks.counts, coverage.counts, cost.counts,
-                                 stability.counts)
-ASSIGN_RULES: tuple[AssignRule, ...] = (contract.assign, rest.assign, coverage.assign, fairness.assign,
-                                        preferences.assign, stability.assign)
-ASSIGN_CORE: tuple[AssignRule, ...] = (contract.assign, rest.assign, coverage.assign)
-"""Hard rules plus following the counts: solved first, it hints the full model."""
+from dispatcher.roster.rules import ASSIGN_CORE, ASSIGN_RULES, COUNT_RULES, breaks, coverage
 
 Progress = Callable[[str, dict[str, Any]], None]
 COUNT_SHARE = 0.45
@@ -99,7 +91,7 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
         by_candidate[ci] += 1
     for ci, k in sorted(by_candidate.items()):
         c = candidates[ci]
-        plans += breaks.place(c, k, [sol.break_share.get((0, ci, b)) for b in range(len(c.breaks))])
+        plans += breaks.place(c, k, [sol.break_share.get((ci, b)) for b in range(len(c.breaks))])
     placed = [Placed(agent_id, g, candidates[ci], plan) for (ci, agent_id, g), plan in zip(order, plans, strict=True)]
     _allocate_skills(placed, groups, required, problem)
     moves = improve(placed, candidates, groups, required, problem, deadline=t0 + time_limit_s * 0.97,

@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 
 from dispatcher.domain import Roster, Shift, ShiftTemplate
 from dispatcher.roster.problem import RosterProblem, week_monday
+from dispatcher.roster.rules.contract import days_over, hours_outside, long_runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,25 +130,24 @@ def validate_roster(roster: Roster, problem: RosterProblem) -> list[Violation]:
                 out.append(Violation("min_rest_hours", agent_id, day,
                                      f"{rest:g} h rest before this shift, contract needs {c.min_rest_hours:g} h"))
         for week, hours in weekly_hours.items():
-            if hours > c.max_hours_week + 1e-6:
+            _, over = hours_outside(hours, c.min_hours_week, c.max_hours_week + 1e-6)
+            if over > 0:
                 out.append(Violation("max_hours_week", agent_id, week,
                                      f"{hours:g} paid hours in the week of {week}, max {c.max_hours_week:g}"))
-            if len(weekly_days[week]) > c.max_days_week:
+            if days_over(len(weekly_days[week]), c.max_days_week):
                 out.append(Violation("max_days_week", agent_id, week,
                                      f"{len(weekly_days[week])} days in the week of {week}, max {c.max_days_week}"))
-        days = sorted({s.start.astimezone(tz).date() for s in shifts})
-        run = 1
-        for a, b in itertools.pairwise(days):
-            run = run + 1 if (b - a).days == 1 else 1
-            if run > c.max_consecutive_days:
-                out.append(Violation("max_consecutive_days", agent_id, b,
-                                     f"{run} consecutive days, max {c.max_consecutive_days}"))
+        worked = {s.start.astimezone(tz).date().toordinal() for s in shifts}
+        for run in long_runs(worked, c.max_consecutive_days):
+            out.append(Violation("max_consecutive_days", agent_id, date.fromordinal(run[-1]),
+                                 f"{len(run)} consecutive days, max {c.max_consecutive_days}"))
     weeks = {week_monday(d) for d in problem.requirements.days}
     for agent in problem.agents:
         for week in weeks:
             hours = sum(paid_hours(s, _template_of(s, problem.templates, s.start.astimezone(tz)))
                         for s in by_agent.get(agent.id, []) if week_monday(s.start.astimezone(tz).date()) == week)
-            if hours < agent.contract.min_hours_week - 1e-6:
+            under, _ = hours_outside(hours, agent.contract.min_hours_week - 1e-6, agent.contract.max_hours_week)
+            if under > 0:
                 out.append(Violation("min_hours_week", agent.id, week,
                                      f"{hours:g} paid hours in the week of {week}, "
                                      f"min {agent.contract.min_hours_week:g}"))

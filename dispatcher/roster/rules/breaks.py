@@ -3,14 +3,13 @@ that coverage holds (stage 1 decides how many start at each offset; stage 3 hand
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 from ortools.linear_solver import pywraplp
 
-from dispatcher.roster.counts import CountModel, Term
+from dispatcher.roster.counts import CountModel
 from dispatcher.roster.grid import Candidate
 
 
@@ -20,23 +19,19 @@ def counts(model: CountModel) -> None:
     small; stage 3 then places each named break where coverage has most slack."""
     cand = {c.index: c for c in model.candidates}
     n_periods = model.problem.requirements.n_periods
-    starts: dict[tuple[int, int, int], list[pywraplp.Variable]] = {}
     shifts: dict[int, list[pywraplp.Variable]] = {}
     for (_, ci), n in model.n.items():
         shifts.setdefault(ci, []).append(n)
-    away: dict[int, list[Term]] = defaultdict(list)
     for ci, ns in shifts.items():
         c = cand[ci]
         for b, slots in enumerate(c.breaks):
             vars_ = [model.solver.NumVar(0.0, model.solver.infinity(), f"b_{ci}_{b}_{o}") for o in slots.offsets]
-            starts[0, ci, b] = vars_
+            model.break_starts[ci, b] = vars_
             model.add_row([(v, 1.0) for v in vars_] + [(n, -1.0) for n in ns], 0.0, 0.0)
             for var, offset in zip(vars_, slots.offsets, strict=True):
                 for p in range(c.p0 + offset, c.p0 + offset + slots.length):
                     if 0 <= p < n_periods:
-                        away[p].append((var, 1.0))
-    model.extras["break_starts"] = starts
-    model.extras["on_break"] = away
+                        model.on_break[p].append((var, 1.0))
 
 
 def apportion(share: Sequence[float], total: int) -> list[int]:

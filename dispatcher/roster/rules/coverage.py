@@ -54,8 +54,7 @@ def counts(model: CountModel) -> None:
             if primary and s not in primary:
                 auxiliary[p].append((x, 1.0))
         model.add_row(xs + [(v, -c) for v, c in terms], 0.0, 0.0)
-    on_break = model.extras.get("on_break", {})
-    assert isinstance(on_break, dict)
+    on_break = model.on_break
     for p, away in on_break.items():  # agents on a break leave some skill they would work
         taken = [solver.NumVar(0.0, inf, f"brk_{si}_{p}") for si in range(len(skills))]
         model.add_row([(t, 1.0) for t in taken] + [(v, -c) for v, c in away], 0.0, 0.0)
