@@ -28,6 +28,7 @@ from dispatcher.roster.grid import Candidate, Group
 from dispatcher.roster.problem import Preference, RosterProblem, Weights
 from dispatcher.roster.rules.contract import days_over, hours_outside, long_runs
 from dispatcher.roster.rules.stability import published_candidates
+from dispatcher.roster.weeks import has_days_off_pair, pair_possible
 
 KICK_SIZE = 6
 """Shifts dropped at random before each new descent of the iterated local search."""
@@ -176,12 +177,14 @@ class AgentTerms:
 
     def __init__(self, problem: RosterProblem, candidates: Sequence[Candidate], groups: Sequence[Group]) -> None:
         self.w = problem.weights
-        self.n_days = len(problem.requirements.days)
         self.published = published_candidates(problem, candidates)
         self.prefs: dict[str, list[Preference]] = {}
         for pref in problem.preferences:
             self.prefs.setdefault(pref.agent_id, []).append(pref)
-        self.pinned = {a.id: g.limits.pinned_days for g in groups for a in g.agents}
+        self.limits = {a.id: g.limits for g in groups for a in g.agents}
+        by_index = {c.index: c for c in candidates}
+        self.longest = {a.id: max((by_index[ci].paid_quarters for ci in g.allowed), default=0)
+                        for g in groups for a in g.agents}
 
     def soft(self, agent_id: str, c: Candidate) -> float:
         """Points for working ``c``: unmet preferences, and minus keeping a published shift."""
@@ -190,17 +193,21 @@ class AgentTerms:
                      and (pref.kind == "off" or c.template.name != pref.template))
         return points - (w.change if c.index in self.published.get(agent_id, set()) else 0.0)
 
-    @staticmethod
-    def short(minimum: int, quarters: int) -> float:
-        return MIN_HOURS_POINTS * max(minimum - quarters, 0)
+    def short(self, agent_id: str, paid_by_week: Sequence[int]) -> float:
+        """Points for the quarters below each planning week's contract minimum."""
+        weeks = self.limits[agent_id].weeks
+        return MIN_HOURS_POINTS * sum(max(w.min_quarters - q, 0) for w, q in zip(weeks, paid_by_week, strict=True))
 
     def unpaired(self, agent_id: str, days: Collection[int]) -> float:
-        """``days_off_pair`` when the agent gets no two consecutive days off (pinned days worked)."""
-        if self.w.days_off_pair <= 0 or self.n_days < 2:
+        """``days_off_pair`` for each planning week without two consecutive days off (pinned days worked)."""
+        if self.w.days_off_pair <= 0:
             return 0.0
-        worked = set(days) | self.pinned[agent_id]
-        free = any(d not in worked and d + 1 not in worked for d in range(self.n_days - 1))
-        return 0.0 if free else self.w.days_off_pair
+        limits = self.limits[agent_id]
+        worked = set(days) | limits.pinned_days
+        missing = sum(1 for week in limits.weeks
+                      if pair_possible(len(week.days), week.min_quarters, self.longest[agent_id])
+                      and not has_days_off_pair(week.days, worked))
+        return self.w.days_off_pair * missing
 
 
 class Shifts:
@@ -216,8 +223,15 @@ class Shifts:
             for a in g.agents:
                 self.mine.setdefault(a.id, [])
 
-    def paid_quarters(self, agent_id: str) -> int:
-        return sum(x.candidate.paid_quarters for x in self.mine[agent_id])
+    def paid_by_week(self, agent_id: str, without: Placed | None = None, add: Candidate | None = None) -> list[int]:
+        """Paid quarters per planning week of the agent's shifts, less ``without``, plus ``add``."""
+        paid = [0] * len(self.group_of[agent_id].limits.weeks)
+        for x in self.mine[agent_id]:
+            if x is not without:
+                paid[x.candidate.week] += x.candidate.paid_quarters
+        if add is not None:
+            paid[add.week] += add.paid_quarters
+        return paid
 
     def days(self, agent_id: str, without: Placed | None = None) -> set[int]:
         return {x.candidate.day_index for x in self.mine[agent_id] if x is not without}
@@ -243,13 +257,19 @@ class Shifts:
         lim = self.group_of[agent_id].limits
         now = [x.candidate for x in self.mine[agent_id]]
         shifts = [x.candidate for x in self.mine[agent_id] if x is not without] + ([c] if c is not None else [])
-        under, over = hours_outside(sum(x.paid_quarters for x in shifts), lim.min_quarters, lim.max_quarters)
-        under_now, _ = hours_outside(sum(x.paid_quarters for x in now), lim.min_quarters, lim.max_quarters)
-        if over > 0 or under > under_now:
-            return False
         days = [x.day_index for x in shifts]
-        if len(days) != len(set(days)) or days_over(len(days), lim.max_days) > days_over(len(now), lim.max_days):
+        if len(days) != len(set(days)):
             return False
+        for k, week in enumerate(lim.weeks):
+            under, over = hours_outside(sum(x.paid_quarters for x in shifts if x.week == k), week.min_quarters,
+                                        week.max_quarters)
+            under_now, _ = hours_outside(sum(x.paid_quarters for x in now if x.week == k), week.min_quarters,
+                                         week.max_quarters)
+            if over > 0 or under > under_now:
+                return False
+            if days_over(sum(x.week == k for x in shifts), week.max_days) > days_over(sum(x.week == k for x in now),
+                                                                                       week.max_days):
+                return False
         if long_runs(set(days) | lim.pinned_days, lim.max_consecutive):
             return False
         ordered = sorted(shifts, key=lambda x: x.start)
@@ -313,13 +333,13 @@ class LocalSearch:
         """Replace ``pl`` by the best other template or free day, or drop it, when that is cheaper."""
         terms, shifts, ledger = self.terms, self.shifts, self.ledger
         g = shifts.group_of[agent_id]
-        minimum = g.limits.min_quarters
-        now = shifts.paid_quarters(agent_id)
-        rest_q = now - pl.candidate.paid_quarters
+        now = shifts.paid_by_week(agent_id)
+        rest = shifts.paid_by_week(agent_id, without=pl)
+        short_rest = terms.short(agent_id, rest)
         days = shifts.days(agent_id)
         others = days - {pl.candidate.day_index}
-        base = (ledger.removal_delta(pl) - terms.soft(agent_id, pl.candidate) + terms.short(minimum, rest_q)
-                - terms.short(minimum, now) - terms.unpaired(agent_id, days))
+        base = (ledger.removal_delta(pl) - terms.soft(agent_id, pl.candidate) + short_rest
+                - terms.short(agent_id, now) - terms.unpaired(agent_id, days))
         drop = base + terms.unpaired(agent_id, others)
         ledger.apply(pl, -1)
         slack = ledger.slack()
@@ -330,8 +350,9 @@ class LocalSearch:
             if c.day_index in busy or ci == pl.candidate.index or not shifts.feasible(agent_id, pl, c):
                 continue
             plan = plan_shift(ledger, self.own_skills[agent_id], c, slack, self.place_breaks)
-            cost = (base + plan.gain + terms.soft(agent_id, c) + terms.short(minimum, rest_q + c.paid_quarters)
-                    - terms.short(minimum, rest_q) + terms.unpaired(agent_id, others | {c.day_index}))
+            cost = (base + plan.gain + terms.soft(agent_id, c)
+                    + terms.short(agent_id, shifts.paid_by_week(agent_id, without=pl, add=c)) - short_rest
+                    + terms.unpaired(agent_id, others | {c.day_index}))
             if cost < best.cost - 1e-9:
                 best = Move(cost, plan)
         if best.cost >= -1e-9:
@@ -346,18 +367,17 @@ class LocalSearch:
         """Add the best shift on a free day when that is cheaper."""
         terms, shifts, ledger = self.terms, self.shifts, self.ledger
         g = shifts.group_of[agent_id]
-        minimum = g.limits.min_quarters
         worked = shifts.days(agent_id)
         slack = ledger.slack()
-        now = shifts.paid_quarters(agent_id)
+        short_now = terms.short(agent_id, shifts.paid_by_week(agent_id))
         best = Move(0.0)
         for ci in g.allowed:
             c = self.by_cand[ci]
             if c.day_index in worked or not shifts.feasible(agent_id, None, c):
                 continue
             plan = plan_shift(ledger, self.own_skills[agent_id], c, slack, self.place_breaks)
-            cost = (plan.gain + terms.soft(agent_id, c) + terms.short(minimum, now + c.paid_quarters)
-                    - terms.short(minimum, now) + terms.unpaired(agent_id, worked | {c.day_index})
+            cost = (plan.gain + terms.soft(agent_id, c) + terms.short(agent_id, shifts.paid_by_week(agent_id, add=c))
+                    - short_now + terms.unpaired(agent_id, worked | {c.day_index})
                     - terms.unpaired(agent_id, worked))
             if cost < best.cost - 1e-9:
                 best = Move(cost, plan)
@@ -385,8 +405,7 @@ class LocalSearch:
         labour = w.labour_per_hour * sum(pl.candidate.paid_hours for pl in shifts.placed)
         agents = 0.0
         for agent_id in shifts.mine:
-            minimum = shifts.group_of[agent_id].limits.min_quarters
-            agents += terms.short(minimum, shifts.paid_quarters(agent_id))
+            agents += terms.short(agent_id, shifts.paid_by_week(agent_id))
             agents += terms.unpaired(agent_id, shifts.days(agent_id))
         soft = sum(terms.soft(pl.agent_id, pl.candidate) for pl in shifts.placed)
         return self.ledger.cost() + labour + agents + soft

@@ -26,7 +26,7 @@ from dispatcher.roster.evaluate import fairness_of, objective_of
 from dispatcher.roster.explain import binding_rules, precheck
 from dispatcher.roster.grid import Group, build_candidates, build_groups
 from dispatcher.roster.improve import Placed, cell_cost, improve, scheduled_by_skill
-from dispatcher.roster.problem import PERIOD, PERIOD_MIN, RosterProblem, week_monday
+from dispatcher.roster.problem import PERIOD, PERIOD_MIN, RosterProblem
 from dispatcher.roster.result import Explanation, Objective, RosterResult
 from dispatcher.roster.rules import ASSIGN_CORE, ASSIGN_RULES, COUNT_RULES, breaks, coverage
 
@@ -47,7 +47,7 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
     candidates = build_candidates(problem)
     pre = precheck(problem, candidates)
     groups = build_groups(problem, candidates, pre.lowered_minimum)
-    week_start = week_monday(req.days[0])
+    week_start = problem.weeks[0].start
     pins = Roster(week_start, problem.pins)
     pin_objective, pin_coverage, _ = objective_of(pins, problem.agents, problem.templates, req, w)
     required = np.clip(req.required - pin_coverage.scheduled, 0, None)
@@ -99,16 +99,18 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
     report("improve", {"moves": moves})
     _improve_breaks(placed, required, problem)
     _allocate_skills(placed, groups, required, problem)
-    paid_q: dict[str, int] = defaultdict(int)
+    paid_q: dict[tuple[str, int], int] = defaultdict(int)
     for pl in placed:
-        paid_q[pl.agent_id] += pl.candidate.paid_quarters
+        paid_q[pl.agent_id, pl.candidate.week] += pl.candidate.paid_quarters
     for grp in groups:
         for a in grp.agents:
-            short = grp.limits.min_quarters - paid_q[a.id]
-            if short > 0:
-                explanations.append(Explanation(
-                    "min_hours_week", f"{short * PERIOD_MIN / 60:g} h below the contract minimum: no roster found "
-                    "within the time limit keeps rest, days and availability and reaches it", agent_id=a.id))
+            for k, week in enumerate(grp.limits.weeks):
+                short = week.min_quarters - paid_q[a.id, k]
+                if short > 0:
+                    explanations.append(Explanation(
+                        "min_hours_week", f"{short * PERIOD_MIN / 60:g} h below the contract minimum in the week "
+                        f"{problem.weeks[k].label()}: no roster found within the time limit keeps rest, days and "
+                        "availability and reaches it", agent_id=a.id))
     shifts = [_to_shift(p, problem) for p in placed]
     roster = Roster(week_start, tuple(problem.pins) + tuple(shifts))
     objective, cov, paid = objective_of(roster, problem.agents, problem.templates, req, w)
@@ -126,10 +128,12 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
     status = "partial" if relaxed else ("optimal" if optimal else "feasible")
     return RosterResult(
         roster=roster, coverage=cov, objective=objective, bound=sol.lp_bound, status=status,
-        fairness=fairness_of(roster, problem.agents, problem.templates), paid_hours=paid, changed_shifts=changed,
+        fairness=fairness_of(roster, problem.agents, problem.templates, problem.weeks), paid_hours=paid,
+        changed_shifts=changed,
         explanations=tuple(explanations),
         timings={"build": t_build, "lp": sol.seconds_lp, "counts": t_counts, "assign": t_assign - t_counts,
                  "total": t_total},
+        weeks=problem.weeks,
     )
 
 

@@ -46,16 +46,17 @@ def counts(model: CountModel) -> None:
     for g in model.groups:
         lim = g.limits
         by_day: dict[int, list[Term]] = defaultdict(list)
-        hours: list[Term] = []
+        hours: dict[int, list[Term]] = defaultdict(list)
         for ci in g.allowed:
             var = model.n[g.index, ci]
             by_day[cand[ci].day_index].append((var, 1.0))
-            hours.append((var, float(cand[ci].paid_quarters)))
+            hours[cand[ci].week].append((var, float(cand[ci].paid_quarters)))
         for terms in by_day.values():
             model.add_row(terms, 0.0, float(g.size))
-        model.add_row(hours, float(g.size * lim.min_quarters), float(g.size * lim.max_quarters))
-        all_days = [t for terms in by_day.values() for t in terms]
-        model.add_row(all_days, 0.0, float(g.size * lim.max_days))
+        for k, week in enumerate(lim.weeks):
+            model.add_row(hours.get(k, []), float(g.size * week.min_quarters), float(g.size * week.max_quarters))
+            days = [t for d in week.days for t in by_day.get(d, [])]
+            model.add_row(days, 0.0, float(g.size * week.max_days))
         for span in consecutive_windows(0, n_days - 1, lim.max_consecutive):
             pinned = sum(1 for d in span if d in lim.pinned_days)
             terms = [t for d in span for t in by_day.get(d, [])]
@@ -71,16 +72,16 @@ def assign(am: AssignModel) -> None:
             day = am.shifts_of(i, d)
             if len(day) > 1:
                 m.add_at_most_one(day)
-        paid = sum(c.paid_quarters * am.y[i, c.index] for c in am.candidates)
-        m.add(paid <= lim.max_quarters)
-        if am.soft_minimum:
-            short = m.new_int_var(0, lim.min_quarters, f"short_{i}")
-            m.add(paid + short >= lim.min_quarters)
-            am.min_shortfall[i] = short
-            am.penalise(short, MIN_HOURS_SHORTFALL_POINTS)
-        else:
-            m.add(paid >= lim.min_quarters)
-        m.add(sum(am.shifts_of(i)) <= lim.max_days)
+        for k, week in enumerate(lim.weeks):
+            mine = [c for c in am.candidates if c.week == k]
+            paid = sum(c.paid_quarters * am.y[i, c.index] for c in mine)
+            m.add(paid <= week.max_quarters)
+            if am.soft_minimum:
+                short = m.new_int_var(0, week.min_quarters, f"short_{i}_{k}")
+                m.add(paid + short >= week.min_quarters)
+                am.penalise(short, MIN_HOURS_SHORTFALL_POINTS)
+            else:
+                m.add(paid >= week.min_quarters)
+            m.add(sum(am.y[i, c.index] for c in mine) <= week.max_days)
         for span in consecutive_windows(0, am.n_days - 1, lim.max_consecutive):
             m.add(sum(am.works(i, d) for d in span) <= lim.max_consecutive)
-
