@@ -65,6 +65,20 @@ class CountModel:
     """(candidate, break rule) → agents starting that break at each allowed offset (``rules/breaks.py``)."""
     on_break: dict[int, list[Term]] = field(default_factory=lambda: defaultdict(list))
     """Period → terms summing to the agents on a break then (``rules/breaks.py``; read by coverage)."""
+    exact_breaks: bool = False
+    """Break starts per skill set (an agent's break leaves their own skills), not all sets together:
+    exact rather than relaxed, and a bigger model (the named MIP, ``named_mip.py``)."""
+    integer: bool = False
+    """Counts and break starts are integer variables (a MIP) rather than continuous (the LP)."""
+    set_break_starts: dict[tuple[int, int, int], list[pywraplp.Variable]] = field(default_factory=dict)
+    """(skill set, candidate, break rule) → break starts per allowed offset, with ``exact_breaks``."""
+    set_on_break: dict[tuple[int, int], list[Term]] = field(default_factory=lambda: defaultdict(list))
+    """(skill set, period) → that set's agents on a break, with ``exact_breaks``."""
+
+    def count_var(self, ub: float, name: str) -> pywraplp.Variable:
+        if self.integer:
+            return self.solver.IntVar(0.0, ub, name)
+        return self.solver.NumVar(0.0, ub, name)
 
     def add_row(self, terms: Sequence[Term], lo: float, hi: float) -> None:
         row = self.solver.RowConstraint(lo, hi, "")
@@ -89,12 +103,14 @@ class CountSolution:
 
 
 def build(problem: RosterProblem, candidates: Sequence[Candidate], groups: Sequence[Group],
-          rules: Sequence[Rule], required: npt.NDArray[np.int64], constant: float = 0.0) -> CountModel:
-    solver = pywraplp.Solver.CreateSolver(LP_SOLVER)
-    if solver is None:  # pragma: no cover - the ortools wheel bundles GLOP
-        raise RuntimeError(f"{LP_SOLVER} is not available in this OR-Tools build")
+          rules: Sequence[Rule], required: npt.NDArray[np.int64], constant: float = 0.0, *,
+          solver_name: str = LP_SOLVER, integer: bool = False, exact_breaks: bool = False) -> CountModel:
+    solver = pywraplp.Solver.CreateSolver(solver_name)
+    if solver is None:  # pragma: no cover - the ortools wheel bundles GLOP and HiGHS
+        raise RuntimeError(f"{solver_name} is not available in this OR-Tools build")
     solver.SuppressOutput()
-    model = CountModel(problem, candidates, groups, solver, required, constant=constant)
+    model = CountModel(problem, candidates, groups, solver, required, constant=constant, integer=integer,
+                       exact_breaks=exact_breaks)
     by_index = {c.index: c for c in candidates}
     for g in groups:
         kinds = list(zip(model.skill_sets, model.primary_sets, strict=True))
@@ -106,7 +122,7 @@ def build(problem: RosterProblem, candidates: Sequence[Candidate], groups: Seque
         model.set_of_group[g.index] = k
         for ci in g.allowed:
             c = by_index[ci]
-            var = solver.NumVar(0.0, float(g.size), f"n_{g.index}_{ci}")
+            var = model.count_var(float(g.size), f"n_{g.index}_{ci}")
             model.n[g.index, ci] = var
             for p in range(max(c.p0, 0), min(c.p1, problem.requirements.n_periods)):
                 model.on_duty[k, p].append((var, 1.0))

@@ -33,7 +33,9 @@ def counts(model: CountModel) -> None:
     cover: dict[tuple[int, int], list[Term]] = defaultdict(list)
     auxiliary: dict[int, list[Term]] = defaultdict(list)
     """Period → agents (on duty, breaks included) allocated to a skill that is not their primary."""
-    for (k, p), terms in model.on_duty.items():
+    for (k, p), on_duty in model.on_duty.items():
+        # at work: on duty less on a break (exact per set; else breaks come off below, from any skill)
+        terms = [*on_duty, *((v, -c) for v, c in model.set_on_break.get((k, p), []))]
         own = [s for s in sorted(model.skill_sets[k]) if s in index]
         primary = model.primary_sets[k]
         if not own:
