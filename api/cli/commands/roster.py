@@ -135,6 +135,9 @@ def plan_command(
                                                "the binding one (one LP each; up to half the time limit "
                                                "more).")] = True,
     week_start: Annotated[str | None, typer.Option(help=WEEK_HELP)] = None,
+    method: Annotated[str, typer.Option(help="decomposition (count LP, naming, local search) or mip (the "
+                                             "decomposition for half the time, then a named MIP in HiGHS "
+                                             "from its roster; see benchmarks/roster.py).")] = "decomposition",
 ) -> None:
     """Roster named agents onto the horizon's shifts (any whole number of days, in planning weeks); writes
     roster.csv (+ coverage.csv, plot)."""
@@ -163,7 +166,7 @@ def plan_command(
                                                   f"{info['lp_bound']:.1f}")
 
         result = solve_roster(problem, time_limit_s=time_limit, workers=workers, seed=seed, explain=explain,
-                              progress=report)
+                              progress=report, method=method)
     _summary(console, result)
     violations = validate_roster(result.roster, problem)
     explained = {(e.rule, e.agent_id) for e in result.explanations}
