@@ -17,10 +17,11 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from api.live.floor import Floor
 from api.live.sla import SlaMonitor
 from api.store.perf import PerfStore
 from api.store.queue import LiveQueue
-from api.store.records import agent_state_from_hash, datetime_from_ms, task_from_hash
+from api.store.records import datetime_from_ms, task_from_hash
 from dispatcher.errors import Conflict, DispatchwiseError, NotFound
 from dispatcher.policy import assign
 
@@ -53,6 +54,7 @@ class Dispatcher:
         sweep_every_s: float = 0.1,
         sla_every_s: float = 1.0,
         plans_every_s: float = 60.0,
+        floor: Floor | None = None,
     ) -> None:
         self.queue = queue
         self.interval_s = interval_s
@@ -67,8 +69,10 @@ class Dispatcher:
         self.sla_every_s = sla_every_s
         self.plans_every_s = plans_every_s
         """Overdue improvement-plan actions alert their owners at most this often."""
-        self.plans = PerfStore(queue.redis, key_prefix=queue.keys.prefix)
+        self.plans = PerfStore.beside(queue)
         self._last_sweep = self._last_sla = self._last_plans = float("-inf")
+        self.floor = floor or Floor(queue)
+        """The published plan: shifts for the shift/break guard, adherence and staffing alerts."""
 
     async def tick(self) -> TickReport:
         queue = self.queue
@@ -85,6 +89,7 @@ class Dispatcher:
         if now - self._last_plans >= self.plans_every_s:
             self._last_plans = now
             alerts += len(await self.plans.raise_overdue_alerts(datetime_from_ms(queue.now_ms())))
+        alerts += await self.floor.tick(datetime_from_ms(queue.now_ms()))
         free = [a for a in await queue.agent_hashes()
                 if a.get("status") == "available" and int(a.get("active") or 0) < int(a.get("capacity") or 1)]
         if not free:
@@ -96,11 +101,15 @@ class Dispatcher:
         await queue.mark_batch(True, ttl_ms=self.lease_ms)
         try:
             tasks = [task_from_hash(h) for h in rows]
-            states = [agent_state_from_hash(a) for a in free]
-            result = await asyncio.to_thread(assign, tasks, states, datetime_from_ms(queue.now_ms()))
-            replies = await queue.offer_many(
-                [(task_id, agent_id, result.explain(task_id)) for task_id, agent_id in result.pairs]
-            )
+            at = datetime_from_ms(queue.now_ms())
+            states, shifts = await self.floor.agent_states(free, at)
+            result = await asyncio.to_thread(assign, tasks, states, at)
+            handle = {t.id: t.expected_handle_s for t in tasks}
+            replies = await queue.offer_many([
+                (task_id, agent_id, self.floor.explain(result.explain(task_id), shifts.get(agent_id), at,
+                                                       handle[task_id]))
+                for task_id, agent_id in result.pairs
+            ])
             stale = sum(1 for r in replies if isinstance(r, (Conflict, NotFound)))
             offered = len(replies) - stale
         finally:
