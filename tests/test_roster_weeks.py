@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from api.cli.main import app
-from api.formats.agents import write_agents, write_templates
+from api.formats.agents import write_agents
+from api.formats.templates import write_templates
 from dispatcher.domain import Contract, Roster, Shift
 from dispatcher.errors import InvalidInput
 from dispatcher.roster.problem import RosterProblem
