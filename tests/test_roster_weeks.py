@@ -17,10 +17,10 @@ from api.formats.agents import write_agents
 from api.formats.templates import write_templates
 from dispatcher.domain import Contract, Roster, Shift
 from dispatcher.errors import InvalidInput
-from dispatcher.roster.problem import RosterProblem
+from dispatcher.roster.problem import RosterProblem, Weights
 from dispatcher.roster.solve import solve_roster
 from dispatcher.roster.validate import validate_roster
-from dispatcher.roster.weeks import parse_weekday, planning_weeks, week_contract
+from dispatcher.roster.weeks import has_days_off_pair, parse_weekday, planning_weeks, week_contract
 from tests.test_roster_rules import MONDAY, agent, at, day, problem, requirements, template
 
 SUNDAY = MONDAY - timedelta(days=1)
@@ -170,3 +170,27 @@ def test_cli_week_start_makes_a_horizon_of_two_partial_weeks(tmp_path: Path) -> 
     assert checked.exit_code == 0, checked.output
     bad = CliRunner().invoke(app, ["roster", str(req), *common, "--week-start", "Someday"])
     assert isinstance(bad.exception, InvalidInput) and "week start" in str(bad.exception)
+
+
+def test_two_days_off_in_a_row_in_every_planning_week_that_allows_them() -> None:
+    # Demand every day of two weeks; the agent works exactly 5 days a week (20 h of 4-h shifts), so any
+    # 5 days cover equally and only the days-off rule picks which.
+    req = requirements([("billing", d, "09:00", "13:00", 1) for d in range(14)], days=14)
+    p = problem(req, [agent("a", min_hours_week=20, max_hours_week=20, max_days_week=5, max_consecutive_days=5)],
+                [template("p4", "09:00", 4)], weights=Weights(days_off_pair=20.0))
+    result = solve_roster(p, time_limit_s=3.0, workers=1, seed=0, explain=False)
+    assert validate_roster(result.roster, p) == []
+    first = p.requirements.days[0]
+    worked = {(s.start.date() - first).days for s in result.roster.shifts}
+    for week in p.weeks:
+        days = tuple((d - first).days for d in week.days)
+        assert sum(d in worked for d in days) == 5
+        assert has_days_off_pair(days, worked), f"no pair in {week.label()}: {sorted(worked)}"
+    assert result.fairness.days_off_pair_share == 1.0 and result.fairness.no_two_days_off == 0
+
+
+def test_cli_rejects_a_negative_days_off_pair_weight_naming_it(tmp_path: Path) -> None:
+    agents, templates, req = _files(tmp_path, MONDAY)
+    bad = CliRunner().invoke(app, ["roster", str(req), "--agents", str(agents), "--templates", str(templates),
+                                   "--days-off-pair-weight", "-1"])
+    assert isinstance(bad.exception, InvalidInput) and bad.exception.field == "days_off_pair"

@@ -44,6 +44,8 @@ METHODS = ("decomposition", "mip")
 the rest; the better roster is kept and HiGHS's bound, when higher, replaces the LP bound."""
 HEURISTIC_SHARE = 0.5
 MIN_MIP_SECONDS = 1.0
+MIP_AFTER_SHARE = 0.08
+"""Of the time limit, kept after the MIP for its roster's breaks, skills and scoring."""
 
 
 def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers: int = 2, seed: int = 0,
@@ -114,7 +116,7 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
     _allocate_skills(placed, groups, required, problem)
     bound = sol.lp_bound
     mip_seconds = 0.0
-    left = t0 + t_end - perf_counter()
+    left = t0 + t_end - perf_counter() - time_limit_s * MIP_AFTER_SHARE
     if method == "mip" and left >= MIN_MIP_SECONDS:
         outcome = solve_named(problem, candidates, groups, required, start=placed, time_limit_s=left,
                               constant=pin_objective.total - pin_objective.under)

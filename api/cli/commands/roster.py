@@ -3,6 +3,7 @@ validates any roster against the rules."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,7 +28,7 @@ from api.formats.roster import (
 )
 from api.formats.templates import read_templates
 from dispatcher.errors import InvalidInput
-from dispatcher.roster.problem import Requirements, RosterProblem
+from dispatcher.roster.problem import Requirements, RosterProblem, Weights
 from dispatcher.roster.result import RosterResult
 from dispatcher.roster.weeks import parse_weekday
 
@@ -135,6 +136,9 @@ def plan_command(
                                                "the binding one (one LP each; up to half the time limit "
                                                "more).")] = True,
     week_start: Annotated[str | None, typer.Option(help=WEEK_HELP)] = None,
+    days_off_pair_weight: Annotated[float, typer.Option(help="Penalty points per agent and planning week without "
+                                                            "two days off in a row (where the week and the "
+                                                            "contract minimum allow them).")] = Weights().days_off_pair,
     method: Annotated[str, typer.Option(help="decomposition (count LP, naming, local search) or mip (the "
                                              "decomposition for half the time, then a named MIP in HiGHS "
                                              "from its roster; see benchmarks/roster.py).")] = "decomposition",
@@ -148,6 +152,7 @@ def plan_command(
         raise InvalidInput("--time-limit must be > 0 and --workers >= 1", field="--time-limit")
     problem = _load(requirements, agents, templates, availability, preferences, pin, published, _zone(timezone),
                     week_start=_week_start(week_start))
+    problem = replace(problem, weights=replace(problem.weights, days_off_pair=days_off_pair_weight))
     console = Console()
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console, transient=False) as progress:
