@@ -14,6 +14,7 @@ MathOpt, because pywraplp's own HiGHS interface crashes on a solution hint in th
 
 from __future__ import annotations
 
+import random
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +32,10 @@ from dispatcher.roster.improve import Placed
 from dispatcher.roster.problem import RosterProblem
 from dispatcher.roster.rules import COUNT_RULES, breaks
 
+LNS_FREE_AGENTS = 12
+"""Agents whose shifts one large-neighbourhood step re-plans."""
+LNS_STEP_S = 2.0
+"""Time limit of one large-neighbourhood step."""
 BUILDER = "SCIP"
 """pywraplp backend used only to build the model (any MIP-capable one; it is never solved there)."""
 
@@ -84,6 +89,54 @@ def solve_named(problem: RosterProblem, candidates: Sequence[Candidate], groups:
     values = result.variable_values()
     placed = _placed(model, owner, candidates, {i: values[v] for i, v in enumerate(variables)})
     return MipOutcome(placed, result.objective_value() + constant, bound, optimal, perf_counter() - t0)
+
+
+def improve_named(problem: RosterProblem, candidates: Sequence[Candidate], groups: Sequence[Group],
+                  required: npt.NDArray[np.int64], *, constant: float = 0.0, start: Sequence[Placed],
+                  time_limit_s: float, seed: int = 0, free_agents: int = LNS_FREE_AGENTS) -> MipOutcome:
+    """Large-neighbourhood search on the named MIP: again and again, free the shifts of a few agents
+    (random, ``free_agents`` of them), keep everyone else's, free all break starts, and let HiGHS
+    re-plan them from the incumbent within ``LNS_STEP_S``; keep what is cheaper. No bound (each
+    step solves a restricted model)."""
+    t0 = perf_counter()
+    deadline = t0 + time_limit_s
+    singles, owner = singleton_groups(groups)
+    model = count_model.build(problem, candidates, singles, COUNT_RULES, required, constant, solver_name=BUILDER,
+                              integer=True, exact_breaks=True)
+    mps = model.solver.ExportModelAsMpsFormat(False, True)
+    mip = mathopt.Model.from_model_proto(mps_converter.mps_to_model_proto(mps))
+    variables = list(mip.variables())
+    incumbent = dict(_hint(model, singles, start, variables).variable_values)
+    shifts_of: dict[int, list[mathopt.Variable]] = defaultdict(list)
+    for (g, _), var in model.n.items():
+        shifts_of[g].append(variables[var.index()])
+    rng = random.Random(seed)
+    best: float | None = None
+    best_values: dict[int, float] | None = None
+    steps = 0
+    while perf_counter() < deadline - 0.3:
+        free = set(rng.sample(sorted(shifts_of), min(free_agents, len(shifts_of))))
+        for g, vars_ in shifts_of.items():
+            for v in vars_:
+                v.lower_bound = 0.0 if g in free else round(incumbent[v])
+                v.upper_bound = 1.0 if g in free else round(incumbent[v])
+        left = min(LNS_STEP_S, deadline - perf_counter())
+        params = mathopt.SolveParameters(time_limit=timedelta(seconds=max(left, 0.1)), relative_gap_tolerance=1e-6)
+        result = mathopt.solve(mip, mathopt.SolverType.HIGHS, params=params,
+                               model_params=mathopt.ModelSolveParameters(
+                                   solution_hints=[mathopt.SolutionHint(variable_values=incumbent)]))
+        steps += 1
+        if not result.has_primal_feasible_solution():
+            continue
+        value = result.objective_value()
+        if best is None or value < best - 1e-9:
+            values = result.variable_values()
+            best, best_values = value, {i: values[v] for i, v in enumerate(variables)}
+            incumbent = {v: round(values[v]) for v in variables if v.integer}
+    if best is None or best_values is None:
+        return MipOutcome(None, float("inf"), float("-inf"), False, perf_counter() - t0)
+    placed = _placed(model, owner, candidates, best_values)
+    return MipOutcome(placed, best + model.constant, float("-inf"), False, perf_counter() - t0)
 
 
 def _hint(model: count_model.CountModel, singles: Sequence[Group], start: Sequence[Placed],

@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
+from functools import partial
 from time import perf_counter
 from typing import Any
 
@@ -28,7 +29,7 @@ from dispatcher.roster.evaluate import fairness_of, objective_of
 from dispatcher.roster.explain import binding_rules, precheck
 from dispatcher.roster.grid import Group, build_candidates, build_groups
 from dispatcher.roster.improve import Placed, cell_cost, improve, scheduled_by_skill
-from dispatcher.roster.named_mip import solve_named
+from dispatcher.roster.named_mip import improve_named, solve_named
 from dispatcher.roster.problem import PERIOD, PERIOD_MIN, RosterProblem
 from dispatcher.roster.result import Explanation, Objective, RosterResult
 from dispatcher.roster.rules import ASSIGN_CORE, ASSIGN_RULES, COUNT_RULES, breaks, coverage
@@ -38,10 +39,12 @@ COUNT_SHARE = 0.45
 """Of the time limit: build, LP and diving."""
 ASSIGN_SHARE = 0.5
 """Of what is left: naming agents (the rest goes to the local search)."""
-METHODS = ("decomposition", "mip")
+METHODS = ("decomposition", "mip", "lns")
 """``decomposition``: stages 1-5 use the whole time limit. ``mip``: the decomposition's roster by
 ``HEURISTIC_SHARE`` of the limit, then the named MIP (``named_mip.py``, HiGHS) started from it with
-the rest; the better roster is kept and HiGHS's bound, when higher, replaces the LP bound."""
+the rest; the better roster is kept and HiGHS's bound, when higher, replaces the LP bound. ``lns``:
+as ``mip``, but the rest of the time goes to large-neighbourhood steps on the named MIP (a few agents'
+shifts re-planned by HiGHS at a time, ``named_mip.improve_named``)."""
 HEURISTIC_SHARE = 0.5
 MIN_MIP_SECONDS = 1.0
 MIP_AFTER_SHARE = 0.08
@@ -54,9 +57,9 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
     """Best roster found within the time limit; never raises for conflicting rules (see explanations)."""
     if method not in METHODS:
         raise InvalidInput(f"method must be one of {', '.join(METHODS)}, got {method!r}", field="method")
-    heuristic_end = t_end = time_limit_s * 0.97
-    if method == "mip":
-        heuristic_end = time_limit_s * HEURISTIC_SHARE
+    t_end = time_limit_s * 0.97
+    budget = time_limit_s * HEURISTIC_SHARE if method in ("mip", "lns") else time_limit_s
+    """The decomposition's time limit: all of it, or its share before the MIP."""
     report: Progress = progress or (lambda _stage, _info: None)
     t0 = perf_counter()
     req = problem.requirements
@@ -72,7 +75,7 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
                               constant=pin_objective.total - pin_objective.under)
     t_build = perf_counter() - t0
     report("build", {"candidates": len(candidates), "groups": len(groups), "seconds": t_build})
-    stage1_limit = max(time_limit_s * COUNT_SHARE - t_build, 0.2)
+    stage1_limit = max(budget * COUNT_SHARE - t_build, 0.2)
     sol = count_model.solve(model, time_limit_s=stage1_limit, workers=workers)
     report("counts", {"lp_bound": sol.lp_bound, "optimal": sol.optimal, "seconds": sol.seconds_lp})
     t_counts = perf_counter() - t0
@@ -82,7 +85,7 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
         by_group[g][ci] = k
     explanations = list(pre.explanations)
     assigned: dict[tuple[int, int], list[str]] = defaultdict(list)
-    remaining = max(time_limit_s - (perf_counter() - t0), 0.5)
+    remaining = max(budget - (perf_counter() - t0), 0.5)
     busy = [g for g in groups if by_group.get(g.index) or g.limits.min_quarters > 0]
     agents_busy = sum(g.size for g in busy) or 1
 
@@ -109,7 +112,7 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
         plans += breaks.place(c, k, [sol.break_share.get((ci, b)) for b in range(len(c.breaks))])
     placed = [Placed(agent_id, g, candidates[ci], plan) for (ci, agent_id, g), plan in zip(order, plans, strict=True)]
     _allocate_skills(placed, groups, required, problem)
-    moves = improve(placed, candidates, groups, required, problem, deadline=t0 + heuristic_end,
+    moves = improve(placed, candidates, groups, required, problem, deadline=t0 + budget * 0.97,
                     place_breaks=breaks.best_offsets)
     report("improve", {"moves": moves})
     _improve_breaks(placed, required, problem)
@@ -117,9 +120,10 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
     bound = sol.lp_bound
     mip_seconds = 0.0
     left = t0 + t_end - perf_counter() - time_limit_s * MIP_AFTER_SHARE
-    if method == "mip" and left >= MIN_MIP_SECONDS:
-        outcome = solve_named(problem, candidates, groups, required, start=placed, time_limit_s=left,
-                              constant=pin_objective.total - pin_objective.under)
+    if method in ("mip", "lns") and left >= MIN_MIP_SECONDS:
+        search = solve_named if method == "mip" else partial(improve_named, seed=seed)
+        outcome = search(problem, candidates, groups, required, start=placed, time_limit_s=left,
+                         constant=pin_objective.total - pin_objective.under)
         mip_seconds = outcome.seconds
         bound = max(bound, outcome.bound)
         report("mip", {"objective": outcome.objective, "bound": outcome.bound, "seconds": outcome.seconds})
