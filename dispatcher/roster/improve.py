@@ -34,8 +34,6 @@ KICK_SIZE = 6
 """Shifts dropped at random before each new descent of the iterated local search."""
 MAX_STALLED_KICKS = 40
 """Stop the iterated local search after this many kicks in a row without a better roster."""
-SWAP_SECONDS = 0.5
-"""Kicks stop this long before the deadline, left for exchanging like agents' shifts for days off in pairs."""
 MIN_HOURS_POINTS = 50.0
 """Per quarter-hour below a contract minimum (as in the assignment model)."""
 
@@ -302,7 +300,7 @@ class LocalSearch:
         best_cost, best = self.total(), self.snapshot()
         rng = random.Random(seed)
         stalled = 0
-        while perf_counter() < deadline - SWAP_SECONDS and self.shifts.placed and stalled < MAX_STALLED_KICKS:
+        while perf_counter() < deadline and self.shifts.placed and stalled < MAX_STALLED_KICKS:
             stalled += 1
             self.kick(rng)
             moves += self.descend(deadline)
@@ -312,63 +310,7 @@ class LocalSearch:
             else:
                 self.restore(best)
         self.restore(best)
-        return moves + self.pair_swaps(deadline)
-
-    def pair_swaps(self, deadline: float) -> int:
-        """Exchange two agents' shifts on two days where that gives one of them two days off in a row and
-        costs neither more. Only agents with the same skills and primary skills: coverage, labour and
-        auxiliary work do not change."""
-        terms, shifts = self.terms, self.shifts
-        alike: dict[tuple[frozenset[str], frozenset[str]], list[str]] = {}
-        for agent in self.problem.agents:
-            alike.setdefault((frozenset(agent.skills), agent.primary_skills), []).append(agent.id)
-        kind = {agent_id: key for key, members in alike.items() for agent_id in members}
-        swaps = 0
-        for a in list(shifts.mine):
-            if perf_counter() >= deadline:
-                break
-            if terms.unpaired(a, shifts.days(a)) == 0:
-                continue
-            for b in (x for x in alike[kind[a]] if x != a):
-                if self._swap_one(a, b):
-                    swaps += 1
-                    if terms.unpaired(a, shifts.days(a)) == 0:
-                        break
-        return swaps
-
-    def _swap_one(self, a: str, b: str) -> bool:
-        """The best exchange of one shift of ``a`` for one of ``b`` on another day, when it lowers their terms."""
-        terms, shifts = self.terms, self.shifts
-        days_a, days_b = shifts.days(a), shifts.days(b)
-        allowed_a, allowed_b = set(shifts.group_of[a].allowed), set(shifts.group_of[b].allowed)
-        before = (terms.unpaired(a, days_a) + terms.unpaired(b, days_b) + terms.short(a, shifts.paid_by_week(a))
-                  + terms.short(b, shifts.paid_by_week(b)))
-        best: tuple[float, Placed, Placed] | None = None
-        for pa in shifts.mine[a]:
-            d = pa.candidate.day_index
-            for pb in shifts.mine[b]:
-                e = pb.candidate.day_index
-                if d == e or e in days_a or d in days_b:
-                    continue
-                after = (terms.unpaired(a, (days_a - {d}) | {e}) + terms.unpaired(b, (days_b - {e}) | {d})
-                         + terms.short(a, shifts.paid_by_week(a, without=pa, add=pb.candidate))
-                         + terms.short(b, shifts.paid_by_week(b, without=pb, add=pa.candidate))
-                         + terms.soft(a, pb.candidate) + terms.soft(b, pa.candidate)
-                         - terms.soft(a, pa.candidate) - terms.soft(b, pb.candidate))
-                if after < before - 1e-9 and (best is None or after < best[0]) \
-                        and pb.candidate.index in allowed_a and pa.candidate.index in allowed_b \
-                        and shifts.feasible(a, pa, pb.candidate) and shifts.feasible(b, pb, pa.candidate):
-                    best = (after, pa, pb)
-        if best is None:
-            return False
-        _, pa, pb = best
-        shifts.mine[a].remove(pa)
-        shifts.mine[b].remove(pb)
-        pa.agent_id, pb.agent_id = b, a
-        pa.group, pb.group = shifts.group_of[b].index, shifts.group_of[a].index
-        shifts.mine[b].append(pa)
-        shifts.mine[a].append(pb)
-        return True
+        return moves
 
     def descend(self, deadline: float) -> int:
         moves = 0
