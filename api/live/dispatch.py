@@ -91,13 +91,16 @@ class Dispatcher:
         plans_every_s: float = 60.0,
         policy: RoutingPolicy = LIVE,
         shifts: Mapping[str, Shift] | None = None,
+        batch_at_start: bool = True,
     ) -> None:
         self.queue = queue
         self.policy = policy
         self.shifts = dict(shifts or {})
         self.experiments = ExperimentStore(queue)
         self._due_ms: dict[str, int | None] = {}
-        """Per route, when its next grid batch is due (None: none scheduled; a route never seen: at once)."""
+        """Per route, when its next grid batch is due (None: none scheduled; a route never seen: at once
+        if ``batch_at_start`` — a restart with a backlog need not wait — else it waits like any other)."""
+        self._first_due_ms: int | None = 0 if batch_at_start else None
         self.interval_s = interval_s
         self.lease_ms = lease_ms
         self.owner = owner or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
@@ -162,7 +165,7 @@ class Dispatcher:
         load: dict[str, int] = {}
         for route in routes(experiment, self.policy, tasks, states, now_ms):
             key = f"{route.arm}:{route.policy.name}"
-            due_ms = self._due_ms.get(key, 0)  # never batched yet: due at once
+            due_ms = self._due_ms.get(key, self._first_due_ms)
             batch_due = due_ms is not None and now_ms >= due_ms
             if batch_due:
                 self._due_ms[key] = None
