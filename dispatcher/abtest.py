@@ -282,3 +282,28 @@ def _sample_ratio_p(n_a: int, n_b: int, share_b: float) -> float:
     from scipy import stats
 
     return float(stats.chi2.sf(chi2, 1))
+
+
+@dataclass(frozen=True, slots=True)
+class Power:
+    """What an arm comparison can detect now, and how many tasks the observed effect needs."""
+
+    detectable: float
+    """Smallest true |B - A| found significant (two-sided 5%) with probability ``power`` at today's n."""
+    tasks_needed: float
+    """Tasks in both arms together to detect the observed difference with that power (inf when it is 0)."""
+
+
+def power_analysis(diff: KpiDifference, *, power: float = 0.8) -> Power:
+    """Normal approximation from the interval itself: its half-width is z·se and se shrinks as 1/√n."""
+    if not 0 < power < 1:
+        raise InvalidInput(f"power must be in (0, 1), got {power}", field="power")
+    n = diff.n_a + diff.n_b
+    half = (diff.ci_high - diff.ci_low) / 2
+    if not (n and math.isfinite(half)):
+        return Power(math.nan, math.nan)
+    se = half / NormalDist().inv_cdf(0.975)
+    detectable = (NormalDist().inv_cdf(0.975) + NormalDist().inv_cdf(power)) * se
+    effect = abs(diff.difference)
+    needed = math.inf if effect == 0 or se == 0 else math.ceil(n * (detectable / effect) ** 2)
+    return Power(detectable, float(needed))

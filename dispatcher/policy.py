@@ -268,7 +268,7 @@ class AssignmentPolicy:
         skill_of = np.minimum(tasks.skill, prof.shape[1] - 1)
         ready = agents.ready & (agents.spare > 0)
         important = tasks.rank <= 1
-        aux_ok = np.isin(tasks.rank, [q.rank for q in self.auxiliary_quadrants])
+        aux_ok = np.array([q in self.auxiliary_quadrants for q in Quadrant], dtype=bool)[tasks.rank]
 
         has = prof.T[skill_of] > 0  # (tasks, agents)
         is_primary = primary.T[skill_of]
@@ -565,9 +565,9 @@ class RoutingPolicy:
 
     # -- deciding ------------------------------------------------------------------------------------
 
-    def solve(self, tasks: TaskBatch, agents: AgentBatch) -> Dispatch:
-        """Score the batch and choose pairs by ``mode``."""
-        scored = self.weights.score(tasks, agents)
+    def solve(self, tasks: TaskBatch, agents: AgentBatch, scored: ScoredPairs | None = None) -> Dispatch:
+        """Score the batch (unless ``scored`` already is its score) and choose pairs by ``mode``."""
+        scored = self.weights.score(tasks, agents) if scored is None else scored
         layers = self.weights.layers(tasks)
         args = (scored.task, scored.agent, scored.score, agents.spare, len(tasks.rank))
         if self.mode == "optimal":
@@ -590,7 +590,7 @@ class RoutingPolicy:
         scored = self.weights.score(tasks, agents)
         if contended(scored, agents.spare):
             return None
-        return self.solve(tasks, agents)
+        return self.solve(tasks, agents, scored)
 
     def plan(
         self, tasks: Sequence[Task], agents: Sequence[AgentState], now: datetime, *, batch_due: bool = True

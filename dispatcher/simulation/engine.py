@@ -90,9 +90,14 @@ class Center:
         self.idle_by_queue: list[set[int]] = [set() for _ in range(n_queues)]
         self.on_duty = [False] * n_agents
         self.busy = [False] * n_agents
-        self.busy_s = [0.0] * n_agents
+        self.busy_s = np.zeros(n_agents)
         self.handled = [0] * n_agents
-        self.idle_since = [0.0] * n_agents
+        self.idle_since = np.zeros(n_agents)
+        self.duty_until = np.zeros(n_agents)
+        """End of the on-duty interval the agent is in (its next break or shift end)."""
+        self.allowed = np.zeros((n_agents, n_queues), dtype=bool)
+        """The queues each agent may serve now (all its skills, or its skill block's)."""
+        self.quadrant_rank = tasks.quadrant_rank
         self.pieces = [staffing.duty_pieces(a, cfg.honour_skill_plan) for a in range(n_agents)]
         self.next_piece = [0] * n_agents
         self.agent_queues: list[list[int]] = [[] for _ in range(n_agents)]
@@ -152,11 +157,15 @@ class Center:
         for q in self.agent_queues[a]:
             self.idle_by_queue[q].discard(a)
 
-    def duty_end(self, a: int, now: float) -> float:
-        """End of the on-duty interval (not skill block) the agent is in: its next break or shift end."""
+    def come_on_duty(self, a: int, now: float) -> None:
+        """The agent's next duty piece starts: its queues, and until when it is on duty."""
+        self.agent_queues[a] = list(self.pieces[a][self.next_piece[a]][2])
+        self.next_piece[a] += 1
+        self.allowed[a] = False
+        self.allowed[a, self.agent_queues[a]] = True
         intervals = self.staffing.duty[a]
         i = bisect_right(intervals, (now, math.inf)) - 1
-        return intervals[i][1] if i >= 0 and intervals[i][0] <= now < intervals[i][1] else now
+        self.duty_until[a] = intervals[i][1] if i >= 0 and intervals[i][0] <= now < intervals[i][1] else now
 
     def idle_agents(self) -> list[int]:
         return sorted(set().union(*self.idle_by_queue))
@@ -182,7 +191,7 @@ class Center:
             agent=np.asarray(self.served_by, dtype=np.int64),
             abandoned=abandoned_arr,
             wait_s=wait.astype(np.float64),
-            agent_busy_s=np.asarray(self.busy_s, dtype=np.float64),
+            agent_busy_s=self.busy_s.copy(),
             agent_duty_s=np.asarray([sum(e - s for s, e in d) for d in self.staffing.duty], dtype=np.float64),
             agent_handled=np.asarray(self.handled, dtype=np.int64),
             events=self.events,
@@ -326,12 +335,8 @@ class PolicyRouter:
     ) -> tuple[TaskBatch, AgentBatch]:
         """The waiting tasks and idle agents as the policy's arrays (what the live dispatcher builds)."""
         x = np.asarray(tasks, dtype=np.int64)
-        rank = center.tasks.quadrant_rank[x]
+        rank = center.quadrant_rank[x]
         a = np.asarray(agents, dtype=np.int64)
-        prof = center.staffing.proficiency[a]
-        allowed = np.zeros_like(prof, dtype=bool)
-        for row, agent in enumerate(agents):
-            allowed[row, center.agent_queues[agent]] = True
         n = len(agents)
         return (
             TaskBatch(
@@ -343,14 +348,14 @@ class PolicyRouter:
                 sticky=np.full(len(x), -1, dtype=np.int64),
             ),
             AgentBatch(
-                proficiency=np.where(allowed, prof, 0),
+                proficiency=np.where(center.allowed[a], center.staffing.proficiency[a], 0),
                 primary=center.staffing.primary[a],
                 capacity=np.ones(n, dtype=np.int64),
                 spare=np.ones(n, dtype=np.int64),
                 ready=np.ones(n, dtype=bool),
-                time_left_s=np.array([center.duty_end(agent, now) - now for agent in agents], dtype=np.float64),
-                handled_s=np.array([center.busy_s[agent] for agent in agents], dtype=np.float64),
-                idle_s=np.array([now - center.idle_since[agent] for agent in agents], dtype=np.float64),
+                time_left_s=center.duty_until[a] - now,
+                handled_s=center.busy_s[a],
+                idle_s=now - center.idle_since[a],
             ),
         )
 
@@ -426,8 +431,7 @@ def run_events(center: Center, router: Router) -> float:
         elif kind == TICK:
             router.tick(center, now)
         elif kind == DUTY_ON:
-            center.agent_queues[x] = list(center.pieces[x][center.next_piece[x]][2])
-            center.next_piece[x] += 1
+            center.come_on_duty(x, now)
             if not center.on_duty[x]:
                 center.on_duty[x] = True
                 if not center.busy[x]:
