@@ -204,7 +204,7 @@ class Router(Protocol):
     def arrived(self, center: Center, x: int, now: float) -> None: ...
     def agent_free(self, center: Center, a: int, now: float) -> None: ...
     def changed(self, center: Center, now: float) -> None: ...
-    def tick(self, center: Center, now: float) -> None: ...
+    def tick(self, center: Center, now: float, x: int) -> None: ...
 
 
 class OnEventRouter:
@@ -235,7 +235,7 @@ class OnEventRouter:
     def changed(self, center: Center, now: float) -> None:
         return None
 
-    def tick(self, center: Center, now: float) -> None:
+    def tick(self, center: Center, now: float, x: int) -> None:
         return None
 
     def oldest_waiting(self, center: Center, a: int) -> int:
@@ -267,53 +267,74 @@ class OnEventRouter:
         return -1
 
 
+@dataclass(frozen=True, slots=True)
+class Arm:
+    """A policy and the tasks (or agents) it routes; None = all. Two arms make an A/B experiment."""
+
+    policy: RoutingPolicy
+    tasks: BoolArray | None = None
+    agents: BoolArray | None = None
+
+
 class PolicyRouter:
     """The live routing policy: tasks wait in their queues; whenever a waiting task and an idle agent
-    of its skill coexist the policy decides (at once when it may, else at the next grid tick)."""
+    of its skill coexist the policy decides (at once when it may, else at the next grid tick).
 
-    def __init__(self, center: Center, policy: RoutingPolicy, expected_handle_s: FloatArray) -> None:
-        self.policy = policy
+    With two arms (an A/B experiment) each decides for its own tasks (or agents) in turn, the first
+    alternating by second, exactly as the live dispatcher's routes."""
+
+    def __init__(self, center: Center, arms: list[Arm], expected_handle_s: FloatArray) -> None:
+        self.arms = arms
         self.expected_handle_s = expected_handle_s
-        sla = policy.weights.sla
+        sla = arms[0].policy.weights.sla
         self.window_s = np.array([sla.target(q).response_s for q in Quadrant], dtype=np.float64)
         # agents in the order of their ids, as the live dispatcher sorts them
         ids = center.staffing.agent_ids
         self.id_order = {a: k for k, a in enumerate(sorted(range(len(ids)), key=lambda a: ids[a]))}
-        self.tick_pending = False
+        self.tick_pending = [False] * len(arms)
 
     def arrived(self, center: Center, x: int, now: float) -> None:
         center.enqueue(x, now)
         if center.idle_by_queue[center.task_queue[x]]:
-            self.route(center, now, batch_due=False)
+            self.route(center, now)
 
     def agent_free(self, center: Center, a: int, now: float) -> None:
         center.make_idle(a, now)
         if any(center.waiting_n[q] for q in center.agent_queues[a]):
-            self.route(center, now, batch_due=False)
+            self.route(center, now)
 
     def changed(self, center: Center, now: float) -> None:
         """An abandonment or a break may leave the remaining tasks free of contention."""
         if center.can_match(range(center.n_queues)):
-            self.route(center, now, batch_due=False)
+            self.route(center, now)
 
-    def tick(self, center: Center, now: float) -> None:
-        self.tick_pending = False
+    def tick(self, center: Center, now: float, x: int) -> None:
+        arm = -x - 1
+        self.tick_pending[arm] = False
         if center.can_match(range(center.n_queues)):
-            self.route(center, now, batch_due=True)
+            self.route(center, now, due=arm)
 
-    def route(self, center: Center, now: float, *, batch_due: bool) -> None:
-        agents = sorted(center.idle_agents(), key=self.id_order.__getitem__)
-        candidates = self.candidates(center, self.policy.batch_size(len(agents)))
-        tasks_batch, agent_batch = self.batches(center, candidates, agents, now)
-        chosen = self.policy.decide(tasks_batch, agent_batch, batch_due=batch_due)
-        if chosen is None:
-            if not self.tick_pending:
-                self.tick_pending = True
-                heapq.heappush(center.heap, (self.policy.next_batch_s(now), TICK, -1))
-            return
-        for row, col in enumerate(chosen.result.task_agent.tolist()):
-            if col >= 0:
-                center.begin(candidates[row], agents[col], now)
+    def route(self, center: Center, now: float, *, due: int = -1) -> None:
+        """Let every arm decide for its share (``due``: the arm whose grid batch this is)."""
+        idle = sorted(center.idle_agents(), key=self.id_order.__getitem__)
+        per_queue = max(arm.policy.batch_size(len(idle)) for arm in self.arms)
+        waiting = self.candidates(center, per_queue)
+        order = range(len(self.arms)) if int(now) % 2 == 0 else range(len(self.arms) - 1, -1, -1)
+        for k in order:
+            arm = self.arms[k]
+            tasks = waiting if arm.tasks is None else [x for x in waiting if arm.tasks[x]]
+            agents = [a for a in idle if not center.busy[a] and (arm.agents is None or arm.agents[a])]
+            tasks = [x for x in tasks if center.state[x] == WAITING]
+            tasks_batch, agent_batch = self.batches(center, tasks, agents, now)
+            chosen = arm.policy.decide(tasks_batch, agent_batch, batch_due=k == due)
+            if chosen is None:
+                if not self.tick_pending[k]:
+                    self.tick_pending[k] = True
+                    heapq.heappush(center.heap, (arm.policy.next_batch_s(now), TICK, -k - 1))
+                continue
+            for row, col in enumerate(chosen.result.task_agent.tolist()):
+                if col >= 0:
+                    center.begin(tasks[row], agents[col], now)
 
     def candidates(self, center: Center, per_queue: int) -> list[int]:
         """Per queue the ``per_queue`` waiting tasks due first, all in arrival order: the live batch
@@ -368,16 +389,17 @@ def simulate(
     queues: tuple[str, ...],
     horizon_s: float,
     expected_handle_s: FloatArray | None = None,
+    arms: list[Arm] | None = None,
 ) -> SimulatedDay:
     """Run one replication to the end (every task served, abandoned or stranded when nobody is left).
 
     ``expected_handle_s`` per task is what the policy's shift guard knows in advance (default: the
-    mean handle time of the task's queue)."""
+    mean handle time of the task's queue). ``arms`` (an A/B experiment) replace the config's policy."""
     center = Center(tasks, staffing, cfg)
     router: Router
-    if cfg.routing == "optimizer":
+    if cfg.routing == "optimizer" or arms:
         expected = _expected_handle(tasks, center.n_queues, expected_handle_s)
-        router = PolicyRouter(center, cfg.routing_policy, expected)
+        router = PolicyRouter(center, arms or [Arm(cfg.routing_policy)], expected)
     else:
         router = OnEventRouter(center, cfg.routing)
     now = run_events(center, router)
@@ -429,7 +451,7 @@ def run_events(center: Center, router: Router) -> float:
             center.waiting_n[center.task_queue[x]] -= 1
             router.changed(center, now)
         elif kind == TICK:
-            router.tick(center, now)
+            router.tick(center, now, x)
         elif kind == DUTY_ON:
             center.come_on_duty(x, now)
             if not center.on_duty[x]:
