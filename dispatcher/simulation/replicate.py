@@ -75,21 +75,25 @@ def run_replication(study: Study, scenario_index: int, replication: int) -> dict
     cfg = scenario.config(study.config)
     staff_rng = np.random.default_rng([study.seed, replication, 7_919])
     staffing = scenario.staffing(study.staffing, staff_rng)
-    if study.history is not None:
-        tasks = replay_tasks(
-            study.history, study.demand, cfg, seed=study.seed, replication=replication,
-            volume_multiplier=scenario.volume_multiplier, aht_multiplier=scenario.aht_multiplier,
-        )
-    else:
-        tasks = generate_tasks(
-            study.demand, cfg, seed=study.seed, replication=replication,
-            volume_multiplier=scenario.volume_multiplier, aht_multiplier=scenario.aht_multiplier,
-        )
+    tasks = draw_tasks(study, scenario, cfg, replication)
     log = simulate(tasks, staffing, cfg, queues=study.demand.queues, horizon_s=study.demand.horizon_s,
                    expected_handle_s=expected_handle(study.demand, tasks, scenario.aht_multiplier))
     kpis = summarize(log, answer_within_s=cfg.answer_within_s, sla=cfg.sla)
     kpis["events"] = float(log.events)
     return kpis
+
+
+def draw_tasks(study: Study, scenario: Scenario, cfg: SimulationConfig, replication: int) -> Tasks:
+    """Replication ``replication``'s tasks: the same random numbers in every scenario and experiment."""
+    if study.history is not None:
+        return replay_tasks(
+            study.history, study.demand, cfg, seed=study.seed, replication=replication,
+            volume_multiplier=scenario.volume_multiplier, aht_multiplier=scenario.aht_multiplier,
+        )
+    return generate_tasks(
+        study.demand, cfg, seed=study.seed, replication=replication,
+        volume_multiplier=scenario.volume_multiplier, aht_multiplier=scenario.aht_multiplier,
+    )
 
 
 def expected_handle(demand: Demand, tasks: Tasks, aht_multiplier: float = 1.0) -> FloatArray:
