@@ -345,6 +345,7 @@ def parse_scenarios(
             for key in ("sl_target_s", "patience_s")
             if key in table
         }
+        policy = resolve_policy(table["policy"], base_dir, f"{where}.policy") if "policy" in table else None
         try:
             scenarios.append(Scenario(
                 name=str(table["name"]),
@@ -357,7 +358,7 @@ def parse_scenarios(
                 answer_within_s=optional.get("sl_target_s"),
                 shrinkage=_number(table.get("shrinkage", 0.0), "shrinkage", where, path),
                 mean_patience_s=optional.get("patience_s"),
-                policy=resolve_policy(table["policy"], base_dir, f"{where}.policy") if "policy" in table else None,
+                policy=policy,
             ))
         except DispatchwiseError as exc:
             if exc.file is not None:
