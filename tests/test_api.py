@@ -438,3 +438,76 @@ def test_timestamps_outside_the_storable_range_are_422(client: TestClient, when:
     assert r.status_code == 422 and r.json()["field"] == "due_at"
     r = client.get("/v1/kpis", params={"from": when}, headers=sup())
     assert r.status_code == 422 and r.json()["field"] == "from"
+
+
+# --- transfer to a named person: POST /v1/tasks/{id}/transfer {"agent_id"} (the SLA clock keeps running)
+
+
+def accepted_by(client: TestClient, agent_id: str, task_id: str) -> None:
+    offer = client.post(f"/v1/agents/{agent_id}/next", headers=sup()).json()
+    assert offer["task"]["id"] == task_id
+    assert client.post(f"/v1/offers/{offer['offer_id']}/accept", headers=sup()).status_code == 200
+
+
+def test_an_agent_hands_its_task_to_a_colleague_who_gets_the_offer_and_the_due_time_stays(
+    client: TestClient, clock: Clock
+) -> None:
+    put_agent(client, "ann", {"billing": 3})
+    put_agent(client, "bob", {"billing": 4})
+    ann = new_key(client, "agent", "ann")
+    task = create_task(client, "ZD-1", urgent=True, important=True)
+    accepted_by(client, "ann", task["id"])
+    clock.advance(120)
+    r = client.post(f"/v1/tasks/{task['id']}/transfer", json={"agent_id": "bob", "reason": "refund expert"},
+                    headers=ann)
+    assert r.status_code == 200, r.text
+    moved = r.json()
+    assert moved["status"] == "offered" and moved["agent_id"] == "bob" and moved["previous_agent"] == "ann"
+    assert moved["due_at"] == task["due_at"]
+    board = {a["id"]: a for a in client.get("/v1/agents", headers=sup()).json()}
+    assert board["ann"]["active_tasks"] == 0 and board["bob"]["tasks"] == [task["id"]]
+    history = client.get(f"/v1/tasks/{task['id']}/history", headers=sup()).json()
+    handed = next(e for e in history if e["event"] == "transferred")
+    assert handed["actor"] == "agent:ann" and handed["agent_id"] == "ann"
+    assert handed["data"] == {"from_agent": "ann", "to_agent": "bob", "reason": "refund expert"}
+    offered = [e for e in history if e["event"] == "offered"][-1]
+    assert offered["agent_id"] == "bob" and offered["data"]["transfer"]["from_agent"] == "ann"
+    offer = client.post("/v1/agents/bob/next", headers=sup())
+    assert offer.status_code == 200 and offer.json()["task"]["id"] == task["id"]
+
+
+def test_a_transfer_to_someone_who_cannot_take_it_is_a_409_naming_why_and_changes_nothing(
+    client: TestClient,
+) -> None:
+    put_agent(client, "ann", {"billing": 3})
+    put_agent(client, "tech", {"tech": 5})
+    put_agent(client, "away", {"billing": 5}, status="break")
+    put_agent(client, "full", {"billing": 5}, capacity=1)
+    task = create_task(client, "ZD-2")
+    accepted_by(client, "ann", task["id"])
+    other = create_task(client, "ZD-3")
+    accepted_by(client, "full", other["id"])
+    before = events_of(client, task["id"])
+    for target, words in (("tech", "does not have skill billing"), ("away", "is break"),
+                          ("full", "no free capacity"), ("ann", "already holds")):
+        r = client.post(f"/v1/tasks/{task['id']}/transfer", json={"agent_id": target}, headers=sup())
+        assert r.status_code == 409 and words in r.json()["detail"], (target, r.text)
+    assert client.post(f"/v1/tasks/{task['id']}/transfer", json={"agent_id": "nobody"},
+                       headers=sup()).status_code == 404
+    both = client.post(f"/v1/tasks/{task['id']}/transfer", json={"agent_id": "tech", "skill": "tech"},
+                       headers=sup())
+    assert both.status_code == 422
+    assert events_of(client, task["id"]) == before
+    still = client.get(f"/v1/tasks/{task['id']}", headers=sup()).json()
+    assert still["status"] == "assigned" and still["agent_id"] == "ann"
+
+
+def test_only_the_holder_or_a_supervisor_may_hand_a_task_on(client: TestClient) -> None:
+    put_agent(client, "ann", {"billing": 3})
+    put_agent(client, "bob", {"billing": 3})
+    put_agent(client, "eve", {"billing": 3})
+    task = create_task(client, "ZD-4")
+    accepted_by(client, "ann", task["id"])
+    eve = new_key(client, "agent", "eve")
+    r = client.post(f"/v1/tasks/{task['id']}/transfer", json={"agent_id": "eve"}, headers=eve)
+    assert r.status_code == 403

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from api.formats.agents import read_agents, read_templates, write_agents, write_templates
+from api.formats.agents import read_agents, write_agents
+from api.formats.templates import read_templates, write_templates
 from dispatcher.datagen import default_templates
 from dispatcher.domain import Agent, Contract
 from dispatcher.errors import InvalidInput

@@ -9,8 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli.main import app
-from api.formats.agents import write_agents, write_templates
+from api.formats.agents import write_agents
 from api.formats.roster import read_availability, read_requirements, read_roster, write_roster
+from api.formats.templates import write_templates
 from dispatcher.domain import BreakRule, Interval, Roster, Shift, SkillBlock
 from dispatcher.errors import InvalidInput
 from tests.test_roster_rules import MONDAY, agent, at, template

@@ -47,7 +47,7 @@ def hand_built() -> pd.DataFrame:
         ev("t2", "accepted", "09:40", agent="a2", team="red"),
         ev("t2", "completed", "09:50", agent="a2", team="red", handle="500", complaint="yes"),
         ev("t2", "satisfaction", "13:00", sat="2"),
-        # t3: Q3 tech, abandoned unanswered (SLA miss, abandonment)
+        # t3: Q3 tech (10 min SLA), abandoned unanswered after 5 min (short abandon: no SLA miss; abandonment)
         ev("t3", "created", "09:00", queue="tech", quadrant="Q3"),
         ev("t3", "abandoned", "09:05"),
         # t4: Q4 tech, cancelled: out of SLA and abandonment denominators
@@ -79,15 +79,25 @@ def test_agent_scorecards_match_hand_computed_values() -> None:
     assert math.isnan(a1["abandonment"])  # unanswered work belongs to no agent
 
 
-def test_queue_scorecards_count_abandoned_as_sla_miss_and_exclude_cancelled() -> None:
+def test_queue_scorecards_leave_short_abandons_and_cancelled_out_of_sla() -> None:
     table = scorecards(event_log_from_frame(hand_built()), level="queue")
     billing, tech = table.card("billing").metrics, table.card("tech").metrics
     assert billing["tasks"] == 3 and tech["tasks"] == 2
     assert billing["sla"] == pytest.approx(2 / 3) and billing["sla_n"] == 3
-    assert tech["sla"] == 0.0 and tech["sla_n"] == 1  # t3 missed, t4 cancelled
+    # t3 abandoned after 5 min, inside its 10 min Q3 target (a short abandon); t4 cancelled
+    assert math.isnan(tech["sla"]) and tech["sla_n"] == 0
     assert tech["abandonment"] == 1.0 and tech["abandoned"] == 1  # 1 of 1 non-cancelled
     assert billing["abandonment"] == 0.0
     assert billing["satisfaction"] == pytest.approx(0.5) and billing["satisfaction_n"] == 2
+
+
+def test_queue_scorecards_count_an_abandon_after_the_due_time_as_sla_miss() -> None:
+    rows = hand_built()
+    late = (rows["task_id"] == "t3") & (rows["event"] == "abandoned")
+    rows.loc[late, "at"] = "2026-01-05T09:15:00Z"  # Q3 is urgent: due within 10 min, at 09:10
+    tech = scorecards(event_log_from_frame(rows), level="queue").card("tech").metrics
+    assert tech["sla"] == 0.0 and tech["sla_n"] == 1
+    assert tech["abandonment"] == 1.0
 
 
 def test_team_scorecard_sums_its_agents() -> None:
@@ -311,6 +321,7 @@ def test_simulator_rows_become_events_carrying_extra_columns() -> None:
 
     rows = pd.DataFrame({"task": [0, 1, 2, 3], "queue": "billing", "quadrant": "Q2",
                          "arrival_s": [0, 10, 20, 30], "start_s": [5, None, 2000, 40], "end_s": [100, None, 2100, 90],
+                         "wait_s": [5, 1900, 1980, 10],  # task 1 gives up past its 30 min Q2 target
                          "abandoned": [False, True, False, False], "agent": ["a1", "", "a2", "a1"],
                          "policy": ["base", "base", "fast", "fast"]})
     origin = datetime(2026, 1, 5, tzinfo=UTC)

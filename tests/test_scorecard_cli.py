@@ -115,3 +115,11 @@ def test_bad_target_row_names_file_row_and_field(events_csv: Path, tmp_path: Pat
     with pytest.raises(InvalidInput) as err:
         runner.invoke(app, ["targets", str(events_csv), "--targets", str(targets)], catch_exceptions=False)
     assert (err.value.file, err.value.row, err.value.field) == (str(targets), 3, "deadline")
+
+
+def test_team_scorecards_without_any_team_name_the_missing_option(tmp_path: Path) -> None:
+    path = tmp_path / "no_teams.csv"
+    hand_built().drop(columns=["team"]).to_csv(path, index=False)
+    with pytest.raises(InvalidInput) as err:
+        runner.invoke(app, ["scorecard", str(path), "--level", "team"], catch_exceptions=False)
+    assert err.value.field == "--agents" and "--agents" in err.value.message

@@ -156,8 +156,11 @@ def test_per_period_kpis_add_up_to_the_totals() -> None:
     totals = summarize(log, answer_within_s=cfg.answer_within_s, sla=cfg.sla)
     assert table["offered"].sum() == totals["offered"] == len(tasks)
     assert table["abandoned"].sum() / table["offered"].sum() == pytest.approx(totals["abandon_rate"])
-    in_sl = (table["service_level"] * table["offered"]).sum()
-    assert in_sl / table["offered"].sum() == pytest.approx(totals["service_level"])
+    assert table["in_sl"].sum() / table["sl_counted"].sum() == pytest.approx(totals["service_level"])
+    counted = table["sl_counted"] > 0
+    in_sl = (table.loc[counted, "service_level"] * table.loc[counted, "sl_counted"]).round().sum()
+    assert in_sl == table["in_sl"].sum()
+    assert (table["sl_counted"] <= table["offered"]).all() and (table["in_sl"] <= table["answered"]).all()
     assert set(table["queue"]) == {"billing", "tech"}
     assert table[(table["queue"] == "tech") & (table["period_start_s"] == 1800.0)].empty, "closed period"
 

@@ -15,15 +15,14 @@ import redis
 from fastapi.testclient import TestClient
 
 from api.formats.staffing import (
-    REQUIREMENT_COLUMNS,
     parse_duration,
     parse_service_level,
     read_forecast,
     read_policy,
-    requirements_table,
 )
 from dispatcher.erlang import erlang_a, service_level
 from dispatcher.errors import InvalidInput
+from dispatcher.requirements import REQUIREMENT_COLUMNS, requirements_table
 
 CLI = [sys.executable, "-m", "api.cli.main"]
 FORECAST_HEADER = "queue,period_start,volume,volume_lo80,volume_hi80,volume_lo95,volume_hi95,aht_s,model"

@@ -1,23 +1,17 @@
-"""Reading and writing the product's CSV files (agents, shift templates); errors name file, row, column.
-
-Formats
-- agents.csv: ``id,name,skills,primary_skills,capacity,max_hours_week,min_hours_week,max_days_week,
-  min_rest_hours,max_consecutive_days,team,supervisor`` where ``skills`` is ``billing:4;tech:2`` and
-  ``primary_skills`` is ``billing`` (several separated by ``;``).
-- shift_templates.csv: ``name,start,length_min,breaks`` where ``breaks`` is
-  ``15@90-150/paid;30@180-300`` (length @ earliest-latest start minute into the shift).
+"""agents.csv: ``id,name,skills,primary_skills,capacity,max_hours_week,min_hours_week,max_days_week,
+min_rest_hours,max_consecutive_days,team,supervisor`` where ``skills`` is ``billing:4;tech:2`` and
+``primary_skills`` is ``billing`` (several separated by ``;``). Errors name file, row and column.
 """
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterable
-from datetime import time, timedelta
 from pathlib import Path
 from typing import TypeVar
 
-from dispatcher.domain import Agent, BreakRule, Contract, ShiftTemplate
-from dispatcher.errors import DispatchwiseError, InvalidInput
+from api.formats.csv_rows import parse_cell, read_rows, write_rows
+from dispatcher.domain import Agent, Contract
+from dispatcher.errors import InvalidInput
 
 T = TypeVar("T")
 
@@ -25,38 +19,6 @@ AGENT_COLUMNS = [
     "id", "name", "skills", "primary_skills", "capacity", "max_hours_week", "min_hours_week",
     "max_days_week", "min_rest_hours", "max_consecutive_days", "team", "supervisor",
 ]
-TEMPLATE_COLUMNS = ["name", "start", "length_min", "breaks"]
-
-
-def read_rows(path: Path, required: Iterable[str]) -> list[dict[str, str]]:
-    if not path.exists():
-        raise InvalidInput("file not found", file=str(path))
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            header = reader.fieldnames or []
-            missing = [c for c in required if c not in header]
-            if missing:
-                raise InvalidInput(f"missing columns {missing}; found {header}", file=str(path), row=1)
-            rows = []
-            for line_no, row in enumerate(reader, start=2):
-                if None in row or any(v is None for v in row.values()):
-                    raise InvalidInput("wrong number of fields", file=str(path), row=line_no)
-                rows.append({k: (v or "").strip() for k, v in row.items()})
-            return rows
-    except UnicodeDecodeError as exc:
-        raise InvalidInput("not UTF-8 text", file=str(path)) from exc
-    except csv.Error as exc:
-        raise InvalidInput(f"malformed CSV: {exc}", file=str(path)) from exc
-
-
-def parse_cell(value: str, convert: Callable[[str], T], *, path: Path, row: int, column: str) -> T:
-    try:
-        return convert(value)
-    except DispatchwiseError as exc:
-        raise InvalidInput(exc.message, file=str(path), row=row, field=column) from exc
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput(f"cannot read {value!r}: {exc}", file=str(path), row=row, field=column) from exc
 
 
 def parse_skills(text: str) -> dict[str, int]:
@@ -86,7 +48,8 @@ def read_agents(path: Path, known_skills: Iterable[str] | None = None) -> list[A
             raw = row.get(column, "")
             return default if raw == "" else parse_cell(raw, convert, path=path, row=line_no, column=column)
 
-        skills = cell("skills", parse_skills, {})
+        no_skills: dict[str, int] = {}
+        skills = cell("skills", parse_skills, no_skills)
         if known is not None:
             unknown = sorted(set(skills) - known)
             if unknown:
@@ -123,58 +86,16 @@ def read_agents(path: Path, known_skills: Iterable[str] | None = None) -> list[A
     return agents
 
 
+def agent_row(a: Agent) -> list[object]:
+    c = a.contract
+    return [
+        a.id, a.name, format_skills(dict(a.skills)), ";".join(sorted(a.primary_skills)), a.capacity,
+        c.max_hours_week, c.min_hours_week, c.max_days_week, c.min_rest_hours, c.max_consecutive_days,
+        a.team, a.supervisor,
+    ]
+
+
 def write_agents(path: Path, agents: Iterable[Agent]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(AGENT_COLUMNS)
-        for a in agents:
-            c = a.contract
-            writer.writerow([
-                a.id, a.name, format_skills(dict(a.skills)), ";".join(sorted(a.primary_skills)), a.capacity,
-                c.max_hours_week, c.min_hours_week, c.max_days_week, c.min_rest_hours,
-                c.max_consecutive_days, a.team, a.supervisor,
-            ])
+    write_rows(path, AGENT_COLUMNS, (agent_row(a) for a in agents))
 
 
-def parse_breaks(text: str) -> tuple[BreakRule, ...]:
-    rules = []
-    for part in filter(None, (p.strip() for p in text.split(";"))):
-        spec, _, flag = part.partition("/")
-        length, sep, window = spec.partition("@")
-        earliest, sep2, latest = window.partition("-")
-        if not sep or not sep2:
-            raise ValueError(f"expected LEN@EARLIEST-LATEST[/paid], got {part!r}")
-        rules.append(BreakRule(int(length), int(earliest), int(latest), paid=flag.strip().lower() == "paid"))
-    return tuple(rules)
-
-
-def format_breaks(rules: Iterable[BreakRule]) -> str:
-    return ";".join(
-        f"{r.length_min}@{r.earliest_start_min}-{r.latest_start_min}{'/paid' if r.paid else ''}" for r in rules
-    )
-
-
-def read_templates(path: Path) -> list[ShiftTemplate]:
-    rows = read_rows(path, TEMPLATE_COLUMNS[:3])
-    templates = []
-    for line_no, row in enumerate(rows, start=2):
-        start = parse_cell(row["start"], time.fromisoformat, path=path, row=line_no, column="start")
-        length = parse_cell(row["length_min"], lambda v: timedelta(minutes=float(v)), path=path, row=line_no,
-                            column="length_min")
-        breaks = parse_cell(row.get("breaks", ""), parse_breaks, path=path, row=line_no, column="breaks")
-        try:
-            templates.append(ShiftTemplate(row["name"], start, length, breaks))
-        except InvalidInput as exc:
-            raise InvalidInput(exc.message, file=str(path), row=line_no, field=exc.field) from exc
-    if not templates:
-        raise InvalidInput("no shift templates", file=str(path))
-    return templates
-
-
-def write_templates(path: Path, templates: Iterable[ShiftTemplate]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(TEMPLATE_COLUMNS)
-        for t in templates:
-            writer.writerow([t.name, t.start.strftime("%H:%M"), int(t.length.total_seconds() // 60),
-                             format_breaks(t.breaks)])

@@ -22,11 +22,12 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta, tzinfo
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from api.formats.agents import parse_cell, read_rows
+from api.formats.csv_rows import parse_cell, read_rows
 from dispatcher.domain import Agent, Interval, Roster, Shift, SkillBlock
 from dispatcher.errors import InvalidInput
 from dispatcher.roster.problem import Availability, Preference, Requirements, week_monday
@@ -170,9 +171,17 @@ def _parse_skills(text: str, start: datetime, end: datetime, tz: tzinfo | None) 
 
 def read_roster(path: Path, agents: Iterable[Agent], tz: tzinfo | None = None) -> Roster:
     """roster.csv → Roster; every row names a known agent and well-formed times (errors name the row)."""
-    rows = read_rows(path, ROSTER_COLUMNS[:4])
+    shifts = [shift for _, shift in roster_shifts(read_rows(path, ROSTER_COLUMNS[:4]), agents, tz, path)]
+    if not shifts:
+        return Roster(week_start=date.today(), shifts=())
+    return Roster(week_start=week_monday(min(s.start.date() for s in shifts)), shifts=tuple(shifts))
+
+
+def roster_shifts(rows: Sequence[dict[str, str]], agents: Iterable[Agent], tz: tzinfo | None,
+                  path: Path) -> list[tuple[int, Shift]]:
+    """Rows of roster.csv (header = row 1) → (row number, Shift); ``path`` names the source in errors."""
     by_id = {a.id: a for a in agents}
-    shifts: list[Shift] = []
+    shifts: list[tuple[int, Shift]] = []
     for line_no, row in enumerate(rows, start=2):
         agent = by_id.get(row["agent_id"])
         if agent is None:
@@ -184,9 +193,9 @@ def read_roster(path: Path, agents: Iterable[Agent], tz: tzinfo | None = None) -
         if start.date() != day:
             raise InvalidInput(f"start {start.isoformat()} is not on date {day}", file=str(path), row=line_no,
                                field="date")
-        pairs = parse_cell(row.get("breaks", ""), lambda v: _parse_intervals(v, tz), path=path, row=line_no,
+        pairs = parse_cell(row.get("breaks", ""), partial(_parse_intervals, tz=tz), path=path, row=line_no,
                            column="breaks")
-        plan = parse_cell(row.get("skills", ""), lambda v, a=start, b=end: _parse_skills(v, a, b, tz), path=path,
+        plan = parse_cell(row.get("skills", ""), partial(_parse_skills, start=start, end=end, tz=tz), path=path,
                           row=line_no, column="skills")
         for block in plan:
             if not agent.has_skill(block.skill):
@@ -194,12 +203,10 @@ def read_roster(path: Path, agents: Iterable[Agent], tz: tzinfo | None = None) -
                                    field="skills")
         try:
             breaks = tuple(Interval(a, b) for a, b in pairs)
-            shifts.append(Shift(agent.id, start, end, breaks, plan))
+            shifts.append((line_no, Shift(agent.id, start, end, breaks, plan)))
         except InvalidInput as exc:
             raise InvalidInput(exc.message, file=str(path), row=line_no, field=exc.field) from exc
-    if not shifts:
-        return Roster(week_start=date.today(), shifts=())
-    return Roster(week_start=week_monday(min(s.start.date() for s in shifts)), shifts=tuple(shifts))
+    return shifts
 
 
 def _iso(moment: datetime) -> str:

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +38,10 @@ import yaml
 from api.formats.policy import resolve_policy
 from dispatcher.errors import DispatchwiseError, InvalidInput
 from dispatcher.simulation.arrivals import History, demand_from_history, fit_lognormal_sigma
-from dispatcher.simulation.model import Demand, SimulationConfig, staffing_from_roster
+from dispatcher.simulation.model import Demand, SimulationConfig
 from dispatcher.simulation.replicate import Study
 from dispatcher.simulation.scenarios import BASELINE, Scenario, ShiftEdit
+from dispatcher.simulation.study import build_study, roster_window
 
 SIMULATION_KEYS = {
     "routing", "batch_interval_s", "answer_within_s", "mean_patience_s", "handle_distribution",
@@ -374,16 +375,6 @@ def parse_scenarios(
     return ScenarioFile(config, (baseline[0] if baseline else BASELINE, *others))
 
 
-def check_agents_known(scenarios: Sequence[Scenario], agent_ids: Sequence[str], path: Path | str) -> None:
-    known = set(agent_ids)
-    for s in scenarios:
-        for agent_id in [*s.absentees, *(e.agent_id for e in s.roster_edits)]:
-            if agent_id not in known:
-                raise InvalidInput(f"scenario {s.name!r} names unknown agent {agent_id!r}", file=str(path),
-                                   field=f"scenarios[{s.name}].absentees" if agent_id in s.absentees
-                                   else f"scenarios[{s.name}].roster_edits")
-
-
 def write_results(path: Path, results: pd.DataFrame) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     results.to_csv(path, index=False, float_format="%.6g")
@@ -436,28 +427,16 @@ def load_study(
         raise InvalidInput(f"must be >= 1, got {replications}", field="replications")
     team = read_agents(agents)
     plan = read_roster(roster, team)
-    if not plan.shifts:
-        raise InvalidInput("the roster has no shifts", file=str(roster))
-    tz = plan.shifts[0].start.tzinfo
-    first_day = min(s.start.astimezone(tz).date() for s in plan.shifts)
-    last_day = max(s.end.astimezone(tz).date() for s in plan.shifts)
-    begin = datetime.combine(first_day, time(0), tzinfo=tz)
-    end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=tz)
+    window = roster_window(plan, str(roster))
     replay: History | None = None
     if replay_day is not None:
         if history is None:
             raise InvalidInput("a replay day needs a history file", field="--history")
-        replay, demand = read_replay(history, replay_day, first_day, (last_day - first_day).days + 1, tz)
+        replay, demand = read_replay(history, replay_day, window.first_day, window.days, window.tz)
     elif forecast is None:
         raise InvalidInput("give a forecast, or a history file and a replay day", field="--forecast")
     else:
-        demand = read_forecast(forecast, begin, end)
-    skilled = {q for a in team for q in a.skills}
-    uncovered = [q for q in demand.queues if q not in skilled]
-    if uncovered:
-        raise InvalidInput(f"no agent has the skill of forecast queues {uncovered}", file=str(agents),
-                           field="skills")
-    staffing = staffing_from_roster(plan, team, demand.queues, demand.start)
+        demand = read_forecast(forecast, window.begin, window.end)
     settings: dict[str, Any] = {}
     if routing is not None:
         settings["routing"] = routing
@@ -471,11 +450,8 @@ def load_study(
         spec = ScenarioFile(base, (BASELINE,))
     elif isinstance(scenarios, Path):
         spec = read_scenarios(scenarios, demand, base)
-        check_agents_known(spec.scenarios, staffing.agent_ids, scenarios)
+        scenarios_source = str(scenarios)
     else:
         spec = parse_scenarios(scenarios, demand, base, scenarios_source)
-        check_agents_known(spec.scenarios, staffing.agent_ids, scenarios_source)
-    config = spec.config if routing is None else SimulationConfig(
-        **{**{f.name: getattr(spec.config, f.name) for f in fields(spec.config)}, "routing": routing}
-    )
-    return Study(demand, staffing, config, spec.scenarios, replications=replications, seed=seed, history=replay)
+    return build_study(team, plan, demand, spec.config, spec.scenarios, replications=replications, seed=seed,
+                       routing=routing, history=replay, agents_source=str(agents), scenarios_source=scenarios_source)

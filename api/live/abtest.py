@@ -4,12 +4,12 @@ its first offer under the experiment (recorded on the ``offered`` event), from t
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from api.live.audit_log import audit_events_to_frame
-from dispatcher.abtest import AbReport, Experiment, ab_report, power_analysis
+from dispatcher.abtest import AbReport, Arm, Experiment, ab_report, power_analysis
 from dispatcher.domain import SlaPolicy
 from dispatcher.scorecard import event_log_from_frame
 
@@ -27,7 +27,7 @@ def first_offer_arms(events: Iterable[Mapping[str, Any]], experiment: str) -> di
     return arms
 
 
-def experiment_report(events: list[Mapping[str, Any]], experiment: Experiment, sla: SlaPolicy) -> dict[str, Any]:
+def experiment_report(events: Sequence[Mapping[str, Any]], experiment: Experiment, sla: SlaPolicy) -> dict[str, Any]:
     """Per arm n and KPIs, B − A with 95% intervals, and what the sample can detect."""
     arms = first_offer_arms(events, experiment.name)
     frame = audit_events_to_frame(events)
@@ -49,7 +49,8 @@ def experiment_report(events: list[Mapping[str, Any]], experiment: Experiment, s
 
 def _arms(report: AbReport, experiment: Experiment) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
-    for index, arm in enumerate(("A", "B")):
+    both: tuple[Arm, Arm] = ("A", "B")
+    for index, arm in enumerate(both):
         values: dict[str, Any] = {"policy": experiment.policy(arm).name, "n": report.tasks[index]}
         for diff in report.kpis:
             if diff.kpi in ARM_KPIS:

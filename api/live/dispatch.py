@@ -23,11 +23,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from api.live.floor import Floor
 from api.live.sla import SlaMonitor
 from api.store.experiments import ExperimentStore
 from api.store.perf import PerfStore
 from api.store.queue import LiveQueue
-from api.store.records import agent_state_from_hash, datetime_from_ms, task_from_hash
+from api.store.records import datetime_from_ms, task_from_hash
 from dispatcher.abtest import Experiment
 from dispatcher.domain import Shift, Task
 from dispatcher.errors import Conflict, DispatchwiseError, NotFound
@@ -76,8 +77,8 @@ def routes(experiment: Experiment | None, policy: RoutingPolicy, tasks: Sequence
 class Dispatcher:
     """One dispatch loop. Several may run; the lease makes their batches take turns.
 
-    ``shifts`` (agent id -> today's shift) lets the policy's shift guard see breaks and shift ends;
-    without them an available agent counts as on shift."""
+    The policy's shift guard sees each agent's published shift (``floor``); ``shifts`` (agent id ->
+    shift) overrides it, e.g. for a worker handed today's roster or a test."""
 
     def __init__(
         self,
@@ -92,6 +93,7 @@ class Dispatcher:
         policy: RoutingPolicy = LIVE,
         shifts: Mapping[str, Shift] | None = None,
         batch_at_start: bool = True,
+        floor: Floor | None = None,
     ) -> None:
         self.queue = queue
         self.policy = policy
@@ -110,8 +112,10 @@ class Dispatcher:
         self.sla_every_s = sla_every_s
         self.plans_every_s = plans_every_s
         """Overdue improvement-plan actions alert their owners at most this often."""
-        self.plans = PerfStore(queue.redis, key_prefix=queue.keys.prefix)
+        self.plans = PerfStore.beside(queue)
         self._last_sweep = self._last_sla = self._last_plans = float("-inf")
+        self.floor = floor or Floor(queue)
+        """The published plan: shifts for the shift/break guard, adherence and staffing alerts."""
 
     async def tick(self) -> TickReport:
         queue = self.queue
@@ -128,6 +132,7 @@ class Dispatcher:
         if now - self._last_plans >= self.plans_every_s:
             self._last_plans = now
             alerts += len(await self.plans.raise_overdue_alerts(datetime_from_ms(queue.now_ms())))
+        alerts += await self.floor.tick(datetime_from_ms(queue.now_ms()))
         free = [a for a in await queue.agent_hashes()
                 if a.get("status") == "available" and int(a.get("active") or 0) < int(a.get("capacity") or 1)]
         now_ms = queue.now_ms()
@@ -143,8 +148,11 @@ class Dispatcher:
         await queue.mark_batch(True, ttl_ms=self.lease_ms)
         try:
             tasks = [task_from_hash(h) for h in rows]
-            states = [self._with_shift(agent_state_from_hash(a)) for a in free]
-            offers = await asyncio.to_thread(self._decide, experiment, tasks, states, datetime_from_ms(now_ms), now_ms)
+            at = datetime_from_ms(now_ms)
+            states, shifts = await self.floor.agent_states(free, at)
+            states = [self._with_shift(s) for s in states]
+            shifts = {**shifts, **self.shifts}
+            offers = await asyncio.to_thread(self._decide, experiment, tasks, states, at, now_ms, shifts)
             replies = await queue.offer_many(offers)
             stale = sum(1 for r in replies if isinstance(r, (Conflict, NotFound)))
             offered = len(replies) - stale
@@ -157,7 +165,7 @@ class Dispatcher:
         return state if shift is None else replace(state, shift=shift)
 
     def _decide(self, experiment: Experiment | None, tasks: list[Task], states: list[AgentState], now: datetime,
-                now_ms: int) -> list[tuple[str, str, dict[str, Any]]]:
+                now_ms: int, shifts: Mapping[str, Shift]) -> list[tuple[str, str, dict[str, Any]]]:
         """The offers of this tick: each route's policy decides now or schedules its next grid batch;
         agents (or tasks) a route took are gone for the routes after it."""
         offers: list[tuple[str, str, dict[str, Any]]] = []
@@ -177,8 +185,9 @@ class Dispatcher:
                 if self._due_ms.get(key) is None:
                     self._due_ms[key] = round(route.policy.next_batch_s(now_ms / 1000) * 1000)
                 continue
+            handle = {t.id: t.expected_handle_s for t in route.tasks}
             for task_id, agent_id in result.pairs:
-                explanation = result.explain(task_id)
+                explanation = self.floor.explain(result.explain(task_id), shifts.get(agent_id), now, handle[task_id])
                 explanation["policy"] = route.policy.name
                 if experiment is not None:
                     explanation.update(experiment=experiment.name, arm=route.arm)

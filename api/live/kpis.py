@@ -1,10 +1,21 @@
-"""KPIs from the audit trail: service level, ASA, abandonment, FCR, handle time, occupancy."""
+"""KPIs from the audit trail: service level, ASA, abandonment, FCR, handle time, occupancy.
+
+The definitions are :mod:`dispatcher.kpis`; this module only reads the events into per-task arrays.
+A task's SLA threshold is its ``due_ms`` minus its creation (no due time: no target); a task
+cancelled before anyone accepted it is abandoned; one neither accepted nor cancelled is waiting until
+``min(to, now)``.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
+
+from dispatcher import kpis
 
 
 @dataclass(slots=True)
@@ -27,8 +38,8 @@ class _TaskFacts:
     last_accept_ms: int | None = None
 
 
-def _ratio(num: float, den: float) -> float | None:
-    return round(num / den, 4) if den else None
+def _rounded(value: float, digits: int) -> float | None:
+    return None if math.isnan(value) else round(value, digits)
 
 
 def compute_kpis(
@@ -36,9 +47,8 @@ def compute_kpis(
 ) -> dict[str, Any]:
     """KPIs of the tasks created in [from_ms, to_ms) (optionally of one skill), from their events.
 
-    Service level: share of tasks answered (accepted) by their response due time, among those
-    answered plus those whose due time has passed unanswered (abandoned or still waiting).
-    Occupancy: handling time inside the window over (agents who handled work × window length).
+    Definitions: :mod:`dispatcher.kpis`. Occupancy's available time is (agents who handled work in the
+    window × window length): the audit trail does not record log-in time.
     """
     facts: dict[str, _TaskFacts] = {}
     agents: set[str] = set()
@@ -64,7 +74,7 @@ def compute_kpis(
         elif kind == "expired":
             f.expiries += 1
         elif kind == "accepted":
-            f.accepted_ms = f.accepted_ms or at
+            f.accepted_ms = at if f.accepted_ms is None else f.accepted_ms
             f.last_accept_ms = at
         elif kind == "completed":
             f.completed_ms = at
@@ -86,37 +96,39 @@ def compute_kpis(
         elif kind == "escalated":
             f.escalations += 1
     horizon = min(to_ms, now_ms)
-    answered = [f for f in facts.values() if f.accepted_ms is not None]
-    met = sum(1 for f in answered if f.due_ms is None or (f.accepted_ms or 0) <= f.due_ms)
-    missed_unanswered = sum(
-        1 for f in facts.values() if f.accepted_ms is None and f.due_ms is not None
-        and min(f.cancelled_ms or horizon, horizon) > f.due_ms
-    )
-    abandoned = [f for f in facts.values() if f.cancelled_ms is not None and f.accepted_ms is None]
-    completed = [f for f in facts.values() if f.completed_ms is not None]
-    fcr_known = [f for f in completed if f.fcr is not None]
+    tasks = list(facts.values())
+    answered = np.array([f.accepted_ms is not None for f in tasks], dtype=np.bool_)
+    abandoned = np.array([f.cancelled_ms is not None and f.accepted_ms is None for f in tasks], dtype=np.bool_)
+    ended_ms = [f.accepted_ms if f.accepted_ms is not None
+                else horizon if f.cancelled_ms is None else min(f.cancelled_ms, horizon) for f in tasks]
+    wait_s = np.array([(end - f.created_ms) / 1000 for f, end in zip(tasks, ended_ms, strict=True)], dtype=float)
+    threshold_s = np.array([math.inf if f.due_ms is None else (f.due_ms - f.created_ms) / 1000 for f in tasks],
+                           dtype=float)
+    completed = [f for f in tasks if f.completed_ms is not None]
+    stated = np.array([math.nan if f.fcr is None else float(bool(f.fcr)) for f in completed], dtype=float)
+    fcr = kpis.first_contact_outcome(stated, np.zeros(len(completed), dtype=np.bool_), reopens_tracked=False)
     complaint_known = [f for f in completed if f.complaint is not None]
-    scores = [f.satisfaction for f in facts.values() if f.satisfaction]
-    handles = [h for f in facts.values() for h in f.handle_ms]
-    waits = [(f.accepted_ms or f.created_ms) - f.created_ms for f in answered]
+    scores = [f.satisfaction for f in tasks if f.satisfaction]
+    handles = [h for f in tasks for h in f.handle_ms]
     window_ms = max(1, min(to_ms, now_ms) - from_ms)
     return {
         "tasks": len(facts),
-        "answered": len(answered),
+        "answered": int(np.count_nonzero(answered)),
         "completed": len(completed),
-        "cancelled": sum(1 for f in facts.values() if f.cancelled_ms is not None),
-        "abandoned": len(abandoned),
-        "service_level": _ratio(met, len(answered) + missed_unanswered),
-        "asa_s": round(sum(waits) / len(waits) / 1000, 3) if waits else None,
-        "abandonment_rate": _ratio(len(abandoned), len(facts)),
-        "first_contact_resolution": _ratio(sum(1 for f in fcr_known if f.fcr), len(fcr_known)),
-        "complaint_rate": _ratio(sum(1 for f in complaint_known if f.complaint), len(complaint_known)),
+        "cancelled": sum(1 for f in tasks if f.cancelled_ms is not None),
+        "abandoned": int(np.count_nonzero(abandoned)),
+        "service_level": _rounded(kpis.service_level(wait_s, answered, threshold_s), 4),
+        "asa_s": _rounded(kpis.asa(wait_s, answered), 3),
+        "abandonment_rate": _rounded(kpis.abandonment_rate(answered, abandoned), 4),
+        "first_contact_resolution": _rounded(kpis.first_contact_resolution(fcr), 4),
+        "complaint_rate": _rounded(kpis.ratio(sum(1 for f in complaint_known if f.complaint), len(complaint_known)),
+                                   4),
         "satisfaction_mean": round(sum(scores) / len(scores), 3) if scores else None,
         "aht_s": round(sum(handles) / len(handles) / 1000, 3) if handles else None,
-        "occupancy": _ratio(busy_ms, len(agents) * window_ms) if agents else None,
-        "offers": sum(f.offers for f in facts.values()),
-        "rejections": sum(f.rejections for f in facts.values()),
-        "expiries": sum(f.expiries for f in facts.values()),
-        "sla_alerts": sum(f.alerts for f in facts.values()),
-        "escalations": sum(f.escalations for f in facts.values()),
+        "occupancy": _rounded(kpis.occupancy(busy_ms, len(agents) * window_ms), 4),
+        "offers": sum(f.offers for f in tasks),
+        "rejections": sum(f.rejections for f in tasks),
+        "expiries": sum(f.expiries for f in tasks),
+        "sla_alerts": sum(f.alerts for f in tasks),
+        "escalations": sum(f.escalations for f in tasks),
     }

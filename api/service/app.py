@@ -10,7 +10,9 @@ from collections.abc import AsyncIterator
 
 from fastapi import Depends, FastAPI
 
-from api.live.dispatch import Dispatcher
+from api.live.floor import Floor
+from api.live.intraday import Targets
+from api.live.loops import run_background_loops
 from api.service import dashboard
 from api.service.auth import Authenticator
 from api.service.deps import require_supervisor
@@ -21,15 +23,18 @@ from api.service.routes import (
     agents,
     alerts,
     events,
+    floor,
     health,
     keys,
     kpis,
     offers,
+    plan,
     queues,
     scorecards,
     simulations,
     staffing,
     tasks,
+    webhooks,
 )
 from api.service.settings import Settings, get_settings
 from api.store.embedded_redis import redis_url_for
@@ -37,7 +42,7 @@ from api.store.queue import LiveQueue
 
 log = logging.getLogger("dispatchwise.api")
 
-ROUTERS = (tasks, agents, offers, queues, alerts, kpis, events, keys, health)
+ROUTERS = (tasks, agents, offers, queues, alerts, kpis, events, keys, health, webhooks, plan, floor)
 SUPERVISOR_ROUTERS = (staffing, simulations, abtest, scorecards)
 """Mounted under /v1 behind the supervisor role."""
 
@@ -64,7 +69,11 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
             stop = asyncio.Event()
             loop_task = None
             if run_dispatch:
-                loop_task = asyncio.create_task(Dispatcher(queue, interval_s=settings.dispatch_interval_s).run(stop))
+                floor = Floor(queue, timezone=settings.timezone, adherence_threshold_s=settings.adherence_threshold_s,
+                              targets=Targets(settings.service_level_target, settings.answer_within_s))
+                loop_task = asyncio.create_task(run_background_loops(
+                    queue, stop, dispatch_interval_s=settings.dispatch_interval_s,
+                    webhook_timeout_s=settings.webhook_timeout_s, floor=floor))
             try:
                 yield
             finally:

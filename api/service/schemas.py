@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from dispatcher.domain import DEFAULT_HANDLE_S
 
@@ -78,8 +78,17 @@ class ReasonBody(BaseModel):
 
 
 class TransferBody(BaseModel):
+    """Back to the queue (optionally of another ``skill``), or straight to a named ``agent_id``."""
+
     skill: str | None = Field(default=None, min_length=1, max_length=100, pattern=NAME_PATTERN)
+    agent_id: str | None = Field(default=None, min_length=1, max_length=100, pattern=NAME_PATTERN)
     reason: str = Field(default="", max_length=1000)
+
+    @model_validator(mode="after")
+    def one_target(self) -> TransferBody:
+        if self.skill is not None and self.agent_id is not None:
+            raise ValueError("give skill (back to a queue) or agent_id (to a person), not both")
+        return self
 
 
 class CompleteBody(BaseModel):

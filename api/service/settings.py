@@ -30,8 +30,15 @@ class Settings(BaseSettings):
     key_prefix: str = "dw"
     run_dispatch: bool = True
     """Run a dispatch loop inside each API process (``serve --no-dispatch`` turns it off)."""
+    webhook_timeout_s: float = 5.0
+    """How long a webhook receiver may take to answer one delivery before it counts as failed."""
     fast_path: bool = True
     """Serve ``POST /v1/tasks`` from a pure-ASGI handler in front of FastAPI (same contract, faster)."""
+    adherence_threshold_s: float = Field(default=300.0, gt=0)
+    """Out of adherence for this long raises an ``adherence`` alert to the agent's supervisor."""
+    service_level_target: float = Field(default=0.8, gt=0, le=1)
+    """Intraday: share of contacts to answer within ``answer_within_s`` (required agents, staffing alerts)."""
+    answer_within_s: float = Field(default=20.0, gt=0)
 
 
 @lru_cache(maxsize=1)

@@ -105,6 +105,16 @@ class Keys:
         """Present while a batch is being solved; the single-agent pull path steps aside."""
         return f"{self.prefix}:dispatch:batch"
 
+    def webhook(self, *parts: str) -> str:
+        """Webhook subscriptions, their cursor on the audit stream, pending deliveries per task, delivery
+        log and dead letters: api/store/webhooks.py."""
+        return ":".join((f"{self.prefix}:wh", *parts))
+
     def perf(self, *parts: str) -> str:
         """Performance-management records (targets, plans, previews, proficiencies, alerts): api/store/perf.py."""
         return ":".join((f"{self.prefix}:perf", *parts))
+
+    def plan(self, *parts: str) -> str:
+        """Published plan (forecast, roster) with its versions, actual volume counts and floor-alert marks:
+        api/store/plan.py."""
+        return ":".join((f"{self.prefix}:plan", *parts))

@@ -31,6 +31,7 @@ from api.formats.scorecard import (
     target_to_dict,
 )
 from api.store.keys import Keys
+from api.store.queue import LiveQueue
 from dispatcher.domain import Agent
 from dispatcher.errors import Conflict, NotFound
 from dispatcher.feedback import ProficiencyChange, ProficiencyPreview
@@ -45,6 +46,11 @@ class PerfStore:
     def __init__(self, client: aioredis.Redis, *, key_prefix: str = "dw") -> None:
         self.client = client
         self.keys = Keys(key_prefix)
+
+    @classmethod
+    def beside(cls, queue: LiveQueue) -> PerfStore:
+        """The store on the live queue's Redis connection and key prefix."""
+        return cls(queue.redis, key_prefix=queue.keys.prefix)
 
     def _key(self, *parts: str) -> str:
         return self.keys.perf(*parts)

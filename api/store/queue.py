@@ -154,7 +154,7 @@ def load_script_source(name: str, keys: Keys) -> str:
 
 SCRIPT_NAMES = (
     "create", "offer", "pull", "accept", "reject", "expire", "complete", "cancel",
-    "transfer", "update", "note", "status", "alert", "lease",
+    "transfer", "handoff", "update", "note", "status", "alert", "lease",
 )
 
 
@@ -286,6 +286,13 @@ class LiveQueue:
     ) -> dict[str, Any]:
         reply = await self._run("transfer", task_id, acting_agent or "", actor, skill or "", reason)
         return task_view(flat_to_dict(reply[1]))
+
+    async def transfer_to_agent(
+        self, task_id: str, agent_id: str, *, actor: str, acting_agent: str | None = None, reason: str = ""
+    ) -> Offer:
+        """Offer an open task to a named agent at once (handoff.lua); the SLA clock keeps running."""
+        reply = await self._run("handoff", task_id, acting_agent or "", actor, agent_id, self.offer_ttl_ms, reason)
+        return Offer(reply[1], int(reply[2]), flat_to_dict(reply[3]))
 
     async def reprioritize(
         self,
@@ -593,6 +600,28 @@ class LiveQueue:
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())
+
+    async def newest_audit_id(self) -> str:
+        """The id of the newest audit event, or "0" when there is none."""
+        newest = await self.redis.xrevrange(self.keys.audit, count=1)
+        return str(newest[0][0]) if newest else "0"
+
+    async def counters(self) -> dict[str, int]:
+        """Pending offers, raised alerts and audit events: the gauges and counters of ``/metrics``."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zcard(self.keys.offer_expiry)
+            pipe.zcard(self.keys.alerts)
+            pipe.xlen(self.keys.audit)
+            offers, alerts, audit = await pipe.execute()
+        return {"pending_offers": int(offers), "alerts": int(alerts), "audit_events": int(audit)}
+
+    async def server_info(self) -> dict[str, str]:
+        """Redis version and persistence settings, for ``dispatchwise doctor``."""
+        info = await self.redis.info("server")
+        appendonly = (await self.redis.config_get("appendonly")).get("appendonly", "unknown")
+        appendfsync = (await self.redis.config_get("appendfsync")).get("appendfsync", "unknown")
+        return {"redis_version": str(info.get("redis_version", "unknown")), "appendonly": str(appendonly),
+                "appendfsync": str(appendfsync)}
 
 
 def event_view(entry_id: str, fields: Mapping[str, str]) -> dict[str, Any]:

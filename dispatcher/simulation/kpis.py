@@ -1,4 +1,9 @@
-"""KPIs from an event log: service level, ASA, abandonment, occupancy, backlog, SLA by quadrant, fairness."""
+"""KPIs of a simulated day: service level, ASA, abandonment, occupancy, backlog, SLA by quadrant, fairness.
+
+Service level, ASA, abandonment and occupancy are the definitions of :mod:`dispatcher.kpis`: the
+threshold is the fixed ``answer_within_s`` for ``service_level`` and the quadrant's response target
+for ``sla_Q*``; a task still waiting at the end of the run counts as waiting ``wait_s`` seconds.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from dispatcher import kpis
 from dispatcher.domain import Quadrant, SlaPolicy
 from dispatcher.simulation.engine import SimulatedDay
 from dispatcher.simulation.model import BoolArray
@@ -16,19 +22,13 @@ if TYPE_CHECKING:  # pandas loads lazily: replication workers only need summariz
 QUADRANTS = tuple(Quadrant)
 
 
-def _safe_ratio(num: float, den: float) -> float:
-    return num / den if den > 0 else float("nan")
-
-
 def _queue_metrics(log: SimulatedDay, keep: BoolArray, answer_within_s: float) -> dict[str, float]:
-    served = ~np.isnan(log.start_s) & keep
-    offered = int(keep.sum())
-    waits = log.wait_s[served]
+    wait, answered, abandoned = log.wait_s[keep], ~np.isnan(log.start_s[keep]), log.abandoned[keep]
     return {
-        "offered": float(offered),
-        "service_level": _safe_ratio(float(np.count_nonzero(waits <= answer_within_s)), offered),
-        "asa_s": float(waits.mean()) if waits.size else float("nan"),
-        "abandon_rate": _safe_ratio(float(np.count_nonzero(log.abandoned & keep)), offered),
+        "offered": float(np.count_nonzero(keep)),
+        "service_level": kpis.service_level(wait, answered, answer_within_s),
+        "asa_s": kpis.asa(wait, answered),
+        "abandon_rate": kpis.abandonment_rate(answered, abandoned),
     }
 
 
@@ -36,15 +36,16 @@ def summarize(log: SimulatedDay, *, answer_within_s: float, sla: SlaPolicy) -> d
     """One number per KPI for one replication; per-queue KPIs are named ``kpi[queue]``."""
     everyone = np.ones(len(log.arrival_s), dtype=np.bool_)
     out = _queue_metrics(log, everyone, answer_within_s)
-    out["occupancy"] = _safe_ratio(float(log.agent_busy_s.sum()), float(log.agent_duty_s.sum()))
+    out["occupancy"] = kpis.occupancy(log.agent_busy_s, log.agent_duty_s)
     at_end = (log.arrival_s <= log.horizon_s) & (log.arrival_s + log.wait_s > log.horizon_s)
     out["backlog_end"] = float(np.count_nonzero(at_end))
     out["stranded"] = float(np.count_nonzero(np.isnan(log.start_s) & ~log.abandoned))
+    answered = ~np.isnan(log.start_s)
     for rank, quadrant in enumerate(QUADRANTS):
         in_q = log.quadrant_rank == rank
-        breached = in_q & (log.wait_s > sla.target(quadrant).response_s)
-        out[f"sla_{quadrant.value}"] = _safe_ratio(float(np.count_nonzero(in_q & ~breached)), float(in_q.sum()))
-        out[f"breaches_{quadrant.value}"] = float(np.count_nonzero(breached))
+        counted, met = kpis.service_level_flags(log.wait_s[in_q], answered[in_q], sla.target(quadrant).response_s)
+        out[f"sla_{quadrant.value}"] = kpis.ratio(float(np.count_nonzero(met)), float(np.count_nonzero(counted)))
+        out[f"breaches_{quadrant.value}"] = float(np.count_nonzero(counted & ~met))
     on_duty = log.agent_duty_s > 0
     occupancy = log.agent_busy_s[on_duty] / log.agent_duty_s[on_duty]
     out["occupancy_cv"] = float(occupancy.std() / occupancy.mean()) if occupancy.size and occupancy.mean() > 0 else 0.0
@@ -55,27 +56,33 @@ def summarize(log: SimulatedDay, *, answer_within_s: float, sla: SlaPolicy) -> d
 
 
 def per_period(log: SimulatedDay, *, period_s: float, answer_within_s: float) -> pd.DataFrame:
-    """Offered, answered, abandoned, service level and ASA per queue and period of arrival."""
+    """Offered, answered, abandoned, service level and ASA per queue and period of arrival.
+
+    ``in_sl`` / ``sl_counted`` are the service level's numerator and denominator, so periods add up.
+    """
     import pandas as pd
 
     period = np.floor(log.arrival_s / period_s).astype(np.int64)
     served = ~np.isnan(log.start_s)
+    counted, met = kpis.service_level_flags(log.wait_s, served, answer_within_s)
     frame = pd.DataFrame(
         {
             "queue": np.asarray(log.queues, dtype=object)[log.queue] if log.queues else log.queue,
             "period": period,
             "offered": 1,
             "answered": served.astype(np.int64),
-            "abandoned": log.abandoned.astype(np.int64),
-            "in_sl": (served & (log.wait_s <= answer_within_s)).astype(np.int64),
+            "abandoned": kpis.abandonment_flags(served, log.abandoned).astype(np.int64),
+            "in_sl": met.astype(np.int64),
+            "sl_counted": counted.astype(np.int64),
             "answer_wait_s": np.where(served, log.wait_s, 0.0),
         }
     )
     grouped = frame.groupby(["queue", "period"], sort=True).sum().reset_index()
     grouped["period_start_s"] = grouped["period"] * period_s
-    grouped["service_level"] = grouped["in_sl"] / grouped["offered"]
-    grouped["asa_s"] = grouped["answer_wait_s"] / grouped["answered"].where(grouped["answered"] > 0)
-    return grouped[["queue", "period_start_s", "offered", "answered", "abandoned", "service_level", "asa_s"]]
+    grouped["service_level"] = kpis.ratio(grouped["in_sl"].to_numpy(), grouped["sl_counted"].to_numpy())
+    grouped["asa_s"] = kpis.ratio(grouped["answer_wait_s"].to_numpy(), grouped["answered"].to_numpy())
+    return grouped[["queue", "period_start_s", "offered", "answered", "abandoned", "service_level", "asa_s",
+                    "in_sl", "sl_counted"]]
 
 
 def event_log_frame(log: SimulatedDay) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 import shutil
 import sys
@@ -10,7 +11,7 @@ import webbrowser
 from datetime import date, datetime
 from datetime import time as dt_time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -135,17 +136,21 @@ def demo_command(
         console.rule("[bold]7/7 report")
         page = write_demo_report(report, kpis, replay_day)
         console.print(f"plots and report: [bold]{page}[/bold]")
-        console.print(f"dashboard: [bold]{url}/[/bold]  supervisor key: [bold]{key}[/bold]")
         console.print(f"done in {time.monotonic() - started:.0f} s", style="dim")
-        if not no_browser:
-            webbrowser.open(f"{url}/")
         if hold if hold is not None else sys.stdin.isatty():
+            console.print(f"dashboard: [bold]{url}/[/bold]  supervisor key: [bold]{key}[/bold]")
+            if not no_browser:
+                webbrowser.open(f"{url}/")
             console.print("serving the dashboard; press Ctrl-C to stop")
             try:
                 while True:
                     time.sleep(1)
             except KeyboardInterrupt:
                 console.print("stopped")
+        else:
+            console.print(f"the live queue of the demo is kept in {live_dir}: to look at it on the dashboard, run "
+                          f"DISPATCHWISE_DATA_DIR={live_dir} DISPATCHWISE_BOOTSTRAP_KEY={key} dispatchwise serve",
+                          highlight=False)
 
 
 def parse_window(text: str) -> tuple[dt_time, dt_time]:
@@ -160,8 +165,9 @@ def parse_window(text: str) -> tuple[dt_time, dt_time]:
 
 
 def roster_week(work: Path, report: Path, *, time_limit: float, console: Console) -> None:
-    from api.formats.agents import read_agents, read_templates
+    from api.formats.agents import read_agents
     from api.formats.roster import read_requirements, write_coverage, write_plot, write_roster
+    from api.formats.templates import read_templates
     from dispatcher.roster.problem import RosterProblem
     from dispatcher.roster.solve import solve_roster
     from dispatcher.roster.validate import validate_roster
@@ -231,13 +237,13 @@ def write_panels(work: Path, report: Path, today: pd.DataFrame, replay_day: date
         by_kpi = rows.set_index("kpi")
 
         def mean(kpi: str, by_kpi: pd.DataFrame = by_kpi) -> float:
-            return float(by_kpi.loc[kpi, "mean"]) if kpi in by_kpi.index else 0.0
+            return float(cast(float, by_kpi.loc[kpi, "mean"])) if kpi in by_kpi.index else math.nan
 
         scenarios.append(ScenarioResult(
             name=str(name), service_level=mean("service_level"), asa_s=mean("asa_s"),
-            abandonment=mean("abandonment_rate"), occupancy=mean("occupancy"),
-            ci95={"service_level": (float(by_kpi.loc["service_level", "ci95_lo"]),
-                                    float(by_kpi.loc["service_level", "ci95_hi"]))}
+            abandonment=mean("abandon_rate"), occupancy=mean("occupancy"),
+            ci95={"service_level": (float(cast(float, by_kpi.loc["service_level", "ci95_lo"])),
+                                    float(cast(float, by_kpi.loc["service_level", "ci95_hi"])))}
             if "service_level" in by_kpi.index else {},
         ))
     reps = int(results["replications"].iloc[0]) if "replications" in results else None

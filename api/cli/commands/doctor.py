@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import platform
 
-import redis
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from api.service.settings import Settings
 from api.store.embedded_redis import redis_url_for
+from api.store.queue import LiveQueue
 
 
 def doctor() -> None:
@@ -27,17 +28,22 @@ def doctor() -> None:
     console.print(table)
     mode = "REDIS_URL" if settings.redis_url else f"embedded (data dir {settings.data_dir})"
     with redis_url_for(settings.redis_url, settings.data_dir, settings.appendfsync) as url:
-        client = redis.Redis.from_url(url)
-        info = client.info()
-        persistence = client.config_get("appendonly").get("appendonly", "unknown")
-        fsync = client.config_get("appendfsync").get("appendfsync", "unknown")
-        client.close()
+        info = asyncio.run(_server_info(url))
+        persistence, fsync = info["appendonly"], info["appendfsync"]
     console.print(f"redis: {mode} at {url}")
     console.print(f"redis version: {info.get('redis_version')}")
     on = persistence == "yes"
     console.print(
         f"persistence (AOF): {'[green]on[/green]' if on else '[yellow]off[/yellow]'} (appendfsync {fsync})"
     )
+
+
+async def _server_info(url: str) -> dict[str, str]:
+    queue = LiveQueue.from_url(url)
+    try:
+        return await queue.server_info()
+    finally:
+        await queue.close()
 
 
 def register(app: typer.Typer) -> None:

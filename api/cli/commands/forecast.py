@@ -35,8 +35,10 @@ def progress_bar(console: Console) -> Progress:
                     console=console, transient=True)
 
 
-def fmt(value: float, pattern: str = "{:.3f}") -> str:
-    return "–" if value is None or not np.isfinite(value) else pattern.format(value)
+def fmt(value: object, pattern: str = "{:.3f}") -> str:
+    if not isinstance(value, int | float) or not np.isfinite(value):
+        return "–"
+    return pattern.format(value)
 
 
 def forecast_command(
@@ -149,7 +151,7 @@ def backtest_command(
     for column in ("queue", "model", "WAPE", "med", "MASE", "bias", "cov80", "cov95", "fit s"):
         table.add_column(column, justify="left" if column in ("queue", "model") else "right")
     for r in rows:
-        table.add_row(r["queue"], r["model"], fmt(r["wape"]), fmt(r["median_wape"]), fmt(r["mase"]),
+        table.add_row(str(r["queue"]), str(r["model"]), fmt(r["wape"]), fmt(r["median_wape"]), fmt(r["mase"]),
                       fmt(r["bias"], "{:+.3f}"), fmt(r["coverage80"], "{:.0%}"), fmt(r["coverage95"], "{:.0%}"),
                       fmt(r["fit_s"], "{:.3f}"))
     console.print(table)

@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from api.formats.agents import write_agents, write_templates
+from api.formats.agents import write_agents
+from api.formats.templates import write_templates
 from dispatcher.datagen import GeneratorConfig, generate
 
 

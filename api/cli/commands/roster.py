@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -16,7 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from typer.core import TyperGroup
 
-from api.formats.agents import read_agents, read_templates
+from api.formats.agents import read_agents
 from api.formats.roster import (
     read_availability,
     read_preferences,
@@ -26,6 +25,7 @@ from api.formats.roster import (
     write_plot,
     write_roster,
 )
+from api.formats.templates import read_templates
 from dispatcher.errors import InvalidInput
 from dispatcher.roster.problem import Requirements, RosterProblem
 from dispatcher.roster.result import RosterResult
@@ -34,7 +34,7 @@ from dispatcher.roster.result import RosterResult
 class _PlanByDefault(TyperGroup):
     """``roster FILE ...`` runs ``plan``; ``roster check FILE ...`` runs ``check``."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = ["plan", *args]
         return super().parse_args(ctx, args)

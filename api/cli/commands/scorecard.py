@@ -98,6 +98,9 @@ def scorecard_command(
                        scoring=scoring, outcome=OutcomeConfig(reopen_window_s=reopen_window_h * 3600),
                        forecast_aht_s=parse_pairs(forecast_aht, "--forecast-aht") or None,
                        agent_time=time_table, agent_teams=teams)
+    if not table.cards:
+        missing = "--agents" if level == "team" else "events"
+        raise InvalidInput(_nothing_to_score(level, agents is not None), field=missing)
     console = Console()
     view = Table(title=f"scorecards by {level} ({len(table.cards)})")
     view.add_column(level)
@@ -118,6 +121,16 @@ def scorecard_command(
         out.parent.mkdir(parents=True, exist_ok=True)
         table.to_frame().to_csv(out, index=False)
         console.print(f"wrote {len(table.cards)} scorecards to {out}")
+
+
+def _nothing_to_score(level: str, have_agents: bool) -> str:
+    """Why a scorecard table came out empty, naming what to give."""
+    if level == "team" and not have_agents:
+        return ("no agent in the event log has a team: give --agents agents.csv (its team column) "
+                "or a team column in the log")
+    if level == "team":
+        return "no agent of the event log has a team in --agents or in the log"
+    return f"the event log has no {level} to score (no completed or handled task names one in the chosen window)"
 
 
 def abtest_command(
@@ -253,25 +266,19 @@ def targets_command(
 
 def export_audit_events(url: str, *, key_prefix: str = "dw", page: int = 10_000) -> pd.DataFrame:
     """The live service's audit trail at ``url`` as the canonical event table."""
-    import redis
+    import asyncio
 
     from api.live.audit_log import audit_events_to_frame
-    from api.store.keys import Keys
-    from api.store.queue import event_view
+    from api.store.queue import LiveQueue
 
-    client = redis.Redis.from_url(url, decode_responses=True)
-    views: list[dict[str, Any]] = []
-    start = "-"
-    try:
-        while True:
-            chunk = client.xrange(Keys(key_prefix).audit, min=start, max="+", count=page)
-            views.extend(event_view(entry_id, fields) for entry_id, fields in chunk)
-            if len(chunk) < page:
-                break
-            start = "(" + chunk[-1][0]
-    finally:
-        client.close()
-    return audit_events_to_frame(views)
+    async def read() -> list[dict[str, Any]]:
+        queue = LiveQueue.from_url(url, prefix=key_prefix)
+        try:
+            return await queue.all_audit_events(page)
+        finally:
+            await queue.close()
+
+    return audit_events_to_frame(asyncio.run(read()))
 
 
 def export_events_command(

@@ -54,8 +54,8 @@ def serve(
 
 
 def worker() -> None:
-    """Run a dispatch loop only (no HTTP); several workers take turns through a lease in Redis."""
-    from api.live.dispatch import Dispatcher
+    """Run the dispatch loop and webhook delivery only (no HTTP); several workers take turns through leases in Redis."""
+    from api.live.loops import run_background_loops
     from api.store.queue import LiveQueue
 
     settings = Settings()
@@ -69,7 +69,8 @@ def worker() -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            await Dispatcher(queue, interval_s=settings.dispatch_interval_s).run(stop)
+            await run_background_loops(queue, stop, dispatch_interval_s=settings.dispatch_interval_s,
+                                       webhook_timeout_s=settings.webhook_timeout_s)
         finally:
             await queue.close()
 

@@ -10,17 +10,16 @@ from rich.console import Console
 from rich.table import Table
 
 from api.formats.staffing import (
-    QueueSummary,
     build_policy,
     parse_duration,
     parse_service_level,
     plot_requirements,
     read_forecast,
     read_policy,
-    requirements_table,
     write_requirements,
 )
 from dispatcher.errors import InvalidInput
+from dispatcher.requirements import QueueSummary, requirements_table
 
 
 def cli_flags(service_level: str | None, patience: str | None, max_occupancy: float | None,

@@ -15,10 +15,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 
+from api.live.intraday import Targets
 from api.service.auth import Authenticator, require_role
+from api.service.dashboard.live_panels import LIVE_PANELS, live_panel
 from api.service.dashboard.panels import PANEL_NAMES, read_panel
 from api.service.deps import QueueDep, SupervisorDep
 from api.service.routes import events as events_route
+from api.service.routes.plan import get_plan
 from api.service.settings import Settings, get_settings
 from dispatcher.errors import DispatchwiseError, NotFound
 
@@ -62,11 +65,23 @@ def dashboard_asset(name: str) -> FileResponse:
     return FileResponse(STATIC_DIR / name, media_type=media_type, headers=NO_CACHE)
 
 
-@router.get("/dashboard/panels/{name}", summary="A file-fed dashboard panel (forecast, coverage, shifts, simulation)")
-def dashboard_panel(name: str, request: Request, _: SupervisorDep) -> dict[str, Any]:
-    """``{"name", "data": <panel JSON> | null, "error": <message> | null}``; null data means "no data yet"."""
+@router.get("/dashboard/panels/{name}", summary="A dashboard panel (forecast, coverage, shifts, simulation)")
+async def dashboard_panel(name: str, request: Request, queue: QueueDep, _: SupervisorDep) -> dict[str, Any]:
+    """``{"name", "data": <panel JSON> | null, "error": <message> | null}``; null data means "no data yet".
+    Forecast, coverage and shifts come from today's published plan when there is one (then ``"source":
+    "published plan"``), else from the files the demo writes."""
     if name not in PANEL_NAMES:
         raise NotFound(f"no dashboard panel named {name!r}; known: {', '.join(PANEL_NAMES)}", field="name")
+    if name in LIVE_PANELS:
+        settings = request.app.state.settings
+        plan = get_plan(request)
+        try:
+            live = await live_panel(name, queue, plan, plan.now(),
+                                    Targets(settings.service_level_target, settings.answer_within_s))
+        except DispatchwiseError as exc:
+            return {"name": name, "data": None, "error": str(exc), "source": "published plan"}
+        if live is not None:
+            return {"name": name, "data": live.model_dump(mode="json"), "error": None, "source": "published plan"}
     try:
         panel = read_panel(report_dir(request), name)
     except DispatchwiseError as exc:  # a broken file shows in its panel instead of breaking the board

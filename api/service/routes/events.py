@@ -15,7 +15,7 @@ from dispatcher.errors import InvalidInput
 
 router = APIRouter(prefix="/v1/events", tags=["boards"])
 
-ALERT_EVENTS = frozenset({"sla_warning", "sla_alert", "escalated"})
+ALERT_EVENTS = frozenset({"sla_warning", "sla_alert", "escalated", "adherence_alert", "staffing_alert"})
 HEARTBEAT_S = 15.0
 
 
@@ -36,8 +36,7 @@ async def events(
     async def stream() -> AsyncIterator[bytes]:
         last = start
         if last == "$":
-            newest = await queue.redis.xrevrange(queue.keys.audit, count=1)
-            last = newest[0][0] if newest else "0"
+            last = await queue.newest_audit_id()
         sent = 0
         deadline = time.monotonic() + timeout_s if timeout_s else None
         quiet_since = time.monotonic()

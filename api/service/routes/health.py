@@ -28,10 +28,8 @@ async def readyz(queue: QueueDep) -> JSONResponse:
 async def metrics(queue: QueueDep) -> PlainTextResponse:
     rows = await queue.queue_rows()
     agents = await queue.agent_hashes()
-    r = queue.redis
-    offers = await r.zcard(queue.keys.offer_expiry)
-    alerts = await r.zcard(queue.keys.alerts)
-    audit = await r.xlen(queue.keys.audit) if await r.exists(queue.keys.audit) else 0
+    counters = await queue.counters()
+    offers, alerts, audit = counters["pending_offers"], counters["alerts"], counters["audit_events"]
     lines = [
         "# HELP dispatchwise_queue_depth Queued tasks per skill.",
         "# TYPE dispatchwise_queue_depth gauge",

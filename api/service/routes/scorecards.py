@@ -49,7 +49,7 @@ router = APIRouter(tags=["performance"])
 
 
 def get_perf_store(queue: QueueDep) -> PerfStore:
-    return PerfStore(queue.redis, key_prefix=queue.keys.prefix)
+    return PerfStore.beside(queue)
 
 
 PerfStoreDep = Annotated[PerfStore, Depends(get_perf_store)]

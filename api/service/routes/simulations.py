@@ -118,7 +118,7 @@ class SimulationRegistry:
             per_scenario = run_study(run.study, workers=run.workers, progress=progress)
             table = compare(per_scenario, run.study.scenarios[0].name)
             run.results = [
-                {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+                {str(k): (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
                 for row in table.to_dict(orient="records")
             ]
             run.status = "done"

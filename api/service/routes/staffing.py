@@ -12,7 +12,8 @@ import pandas as pd
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.formats.staffing import REQUIREMENT_COLUMNS, build_policy, requirements_table, validate_forecast
+from api.formats.staffing import build_policy, validate_forecast
+from dispatcher.requirements import REQUIREMENT_COLUMNS, requirements_table
 
 router = APIRouter(tags=["staffing"])
 

@@ -18,6 +18,7 @@ from api.service.schemas import (
     TaskPatch,
     TransferBody,
 )
+from api.store.queue import task_view
 from dispatcher.errors import Forbidden
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
@@ -75,6 +76,10 @@ async def complete_task(task_id: str, queue: QueueDep, principal: PrincipalDep,
 async def transfer_task(task_id: str, queue: QueueDep, principal: PrincipalDep,
                         body: TransferBody | None = None) -> Any:
     body = body or TransferBody()
+    if body.agent_id is not None:
+        offer = await queue.transfer_to_agent(task_id, body.agent_id, actor=actor_of(principal),
+                                              acting_agent=acting_agent(principal), reason=body.reason)
+        return task_view(offer.task)
     return await queue.transfer(
         task_id, actor=actor_of(principal), acting_agent=acting_agent(principal), skill=body.skill,
         reason=body.reason,

@@ -1,0 +1,78 @@
+"""The plan on the floor, for the dispatch loop: agents' published shifts into the optimizer (so the shift
+and break guard works live), the shift term in offer explanations, and the adherence and staffing alerts."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from api.live.adherence import raise_adherence_alerts
+from api.live.intraday import Targets, raise_staffing_alerts
+from api.store.plan import PlanStore
+from api.store.queue import LiveQueue
+from api.store.records import agent_state_from_hash
+from dispatcher.domain import Shift
+from dispatcher.errors import DispatchwiseError
+from dispatcher.policy import AgentState
+
+log = logging.getLogger("dispatchwise.floor")
+
+
+def shift_term(shift: Shift, now: datetime, handle_s: float | None = None) -> dict[str, Any]:
+    """What an offer's explanation says about the agent's published shift."""
+    upcoming = shift.next_interruption(now)
+    left = None if upcoming is None else round((upcoming - now).total_seconds(), 1)
+    next_break = next((b.start for b in shift.breaks if b.start > now), None)
+    term: dict[str, Any] = {
+        "start": shift.start.isoformat(), "end": shift.end.isoformat(),
+        "next_break": None if next_break is None else next_break.isoformat(), "seconds_to_interruption": left,
+    }
+    if handle_s is not None and left is not None:
+        term["guard"] = f"expected handling {handle_s:.0f} s fits in {left:.0f} s before the next break or shift end"
+    return term
+
+
+class Floor:
+    """Shifts for each dispatch round and the floor alerts, throttled to their own rhythm."""
+
+    def __init__(self, queue: LiveQueue, *, timezone: str = "UTC", adherence_threshold_s: float = 300.0,
+                 targets: Targets | None = None, adherence_every_s: float = 5.0,
+                 staffing_every_s: float = 60.0) -> None:
+        self.queue = queue
+        self.plan = PlanStore(queue, timezone=timezone)
+        self.adherence_threshold_s = adherence_threshold_s
+        self.targets = targets or Targets()
+        self.adherence_every_s = adherence_every_s
+        self.staffing_every_s = staffing_every_s
+        self._last_adherence = self._last_staffing = float("-inf")
+
+    async def agent_states(self, rows: Sequence[Mapping[str, str]], now: datetime) -> tuple[list[AgentState],
+                                                                                              dict[str, Shift]]:
+        """AgentStates of the free agents, each with its published shift (none without a roster)."""
+        shifts = await self.plan.shifts_for([r["id"] for r in rows], now)
+        return [agent_state_from_hash(r, shifts.get(r["id"])) for r in rows], shifts
+
+    def explain(self, explanation: dict[str, Any], shift: Shift | None, now: datetime,
+                handle_s: float | None) -> dict[str, Any]:
+        if shift is None:
+            return explanation
+        return {**explanation, "shift": shift_term(shift, now, handle_s)}
+
+    async def tick(self, now: datetime) -> int:
+        """Raise the adherence and staffing alerts that are due; returns how many were raised."""
+        clock = time.monotonic()
+        raised = 0
+        try:  # a bad plan never stops dispatch: it is logged and retried on the next rhythm
+            if clock - self._last_adherence >= self.adherence_every_s:
+                self._last_adherence = clock
+                raised += await raise_adherence_alerts(self.queue, self.plan, now,
+                                                       threshold_s=self.adherence_threshold_s)
+            if clock - self._last_staffing >= self.staffing_every_s:
+                self._last_staffing = clock
+                raised += await raise_staffing_alerts(self.queue, self.plan, now, self.targets)
+        except DispatchwiseError as exc:
+            log.warning("floor alerts skipped: %s", exc)
+        return raised

@@ -1,0 +1,80 @@
+"""Shared by the plan, adherence and intraday tests: a service on real Redis with a test-driven clock,
+and small CSV builders. The clock starts at 2027-01-15 08:00 UTC (the site timezone is UTC)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from api.service.app import create_app
+from api.service.settings import Settings
+from tests.test_api import BOOT, Clock, new_key, put_agent, sup
+
+__all__ = [
+    "BOOT",
+    "DAY",
+    "Clock",
+    "at",
+    "clock",
+    "forecast_csv",
+    "new_key",
+    "plan_client",
+    "publish",
+    "put_agent",
+    "roster_csv",
+    "set_clock",
+    "sup",
+]
+
+DAY = "2027-01-15"
+
+
+def at(hhmm: str, day: str = DAY) -> datetime:
+    return datetime.fromisoformat(f"{day}T{hhmm}:00+00:00")
+
+
+def roster_csv(*shifts: tuple[str, str, str, str] | tuple[str, str, str, str, str]) -> str:
+    """Rows (agent, start HH:MM, end HH:MM, breaks 'HH:MM-HH:MM;…'[, skills]) on DAY."""
+    lines = ["agent_id,date,start,end,breaks,skills"]
+    for agent, start, end, breaks, *skills in shifts:
+        spans = ";".join(f"{at(a).isoformat()}/{at(b).isoformat()}" for a, b in
+                         (part.split("-") for part in breaks.split(";") if part))
+        skill = skills[0] if skills else ""
+        lines.append(f"{agent},{DAY},{at(start).isoformat()},{at(end).isoformat()},{spans},{skill}")
+    return "\n".join(lines) + "\n"
+
+
+def forecast_csv(queue: str, volumes: list[float], aht_s: float = 300.0, start: str = "00:00",
+                 period_min: int = 15) -> str:
+    lines = ["queue,period_start,volume,aht_s"]
+    t0 = at(start)
+    for i, v in enumerate(volumes):
+        lines.append(f"{queue},{(t0 + timedelta(minutes=period_min * i)).isoformat()},{v},{aht_s}")
+    return "\n".join(lines) + "\n"
+
+
+def set_clock(clock: Clock, moment: datetime) -> None:
+    clock.now = moment.astimezone(UTC).timestamp()
+
+
+@pytest.fixture()
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture()
+def plan_client(redis_url: str, redis_client: redis.Redis, clock: Clock, tmp_path: Any) -> Iterator[TestClient]:
+    settings = Settings(redis_url=redis_url, bootstrap_key=BOOT, max_misses=2, offer_ttl_s=30, data_dir=tmp_path)
+    app = create_app(settings, dispatch=False)
+    with TestClient(app) as tc:
+        app.state.queue.clock = clock
+        yield tc
+
+
+def publish(client: TestClient, kind: str, text: str) -> Any:
+    return client.put(f"/v1/plan/{kind}", content=text.encode(), headers={**sup(), "Content-Type": "text/csv"})
