@@ -307,3 +307,11 @@ def power_analysis(diff: KpiDifference, *, power: float = 0.8) -> Power:
     effect = abs(diff.difference)
     needed = math.inf if effect == 0 or se == 0 else math.ceil(n * (detectable / effect) ** 2)
     return Power(detectable, float(needed))
+
+
+def first_arm(now_ms: int, intervals_s: Sequence[float]) -> int:
+    """Which arm (0 = A) picks first among shared agents or tasks at ``now_ms``: alternating from one
+    batch slot to the next (slots of the longest batch interval, at least 1 s), so that neither arm
+    always has the first pick at grid batches (which all fall on even seconds)."""
+    slot_ms = max(1000.0, 1000.0 * max(intervals_s, default=0.0))
+    return int(now_ms // slot_ms) % 2

@@ -29,7 +29,7 @@ from api.store.experiments import ExperimentStore
 from api.store.perf import PerfStore
 from api.store.queue import LiveQueue
 from api.store.records import datetime_from_ms, task_from_hash
-from dispatcher.abtest import Experiment
+from dispatcher.abtest import Experiment, first_arm
 from dispatcher.domain import Shift, Task
 from dispatcher.errors import Conflict, DispatchwiseError, NotFound
 from dispatcher.policy import LIVE, AgentState, RoutingPolicy
@@ -61,8 +61,8 @@ class Route:
 def routes(experiment: Experiment | None, policy: RoutingPolicy, tasks: Sequence[Task],
            agents: Sequence[AgentState], now_ms: int) -> list[Route]:
     """Who decides for what this tick: ``policy`` for everything, or each arm for its tasks (unit task)
-    or its agents (unit agent). The arm going first alternates by second, so neither always has the
-    first pick of the shared agents (or tasks)."""
+    or its agents (unit agent). The arm going first alternates by batch slot (``first_arm``), so
+    neither always has the first pick of the shared agents (or tasks)."""
     if experiment is None:
         return [Route("", policy, tuple(tasks), tuple(agents))]
     if experiment.unit == "task":
@@ -71,7 +71,8 @@ def routes(experiment: Experiment | None, policy: RoutingPolicy, tasks: Sequence
     else:
         split = [Route(arm, experiment.policy(arm), tuple(tasks),
                        tuple(s for s in agents if experiment.arm(s.agent.id) == arm)) for arm in ("A", "B")]
-    return split if (now_ms // 1000) % 2 == 0 else split[::-1]
+    first = first_arm(now_ms, [experiment.policy_a.batch_interval_s, experiment.policy_b.batch_interval_s])
+    return split if first == 0 else split[::-1]
 
 
 class Dispatcher:

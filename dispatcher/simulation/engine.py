@@ -25,6 +25,7 @@ from typing import Protocol
 
 import numpy as np
 
+from dispatcher.abtest import first_arm
 from dispatcher.domain import Quadrant
 from dispatcher.policy import AgentBatch, RoutingPolicy, TaskBatch
 from dispatcher.simulation.arrivals import Tasks
@@ -291,7 +292,8 @@ class PolicyRouter:
         # agents in the order of their ids, as the live dispatcher sorts them
         ids = center.staffing.agent_ids
         self.id_order = {a: k for k, a in enumerate(sorted(range(len(ids)), key=lambda a: ids[a]))}
-        self.tick_pending = [False] * len(arms)
+        self.tick_at: list[float | None] = [None] * len(arms)
+        """Per arm, when its next grid batch is due (None: none scheduled)."""
 
     def arrived(self, center: Center, x: int, now: float) -> None:
         center.enqueue(x, now)
@@ -309,28 +311,33 @@ class PolicyRouter:
             self.route(center, now)
 
     def tick(self, center: Center, now: float, x: int) -> None:
-        arm = -x - 1
-        self.tick_pending[arm] = False
+        due = {k for k, at in enumerate(self.tick_at) if at is not None and at <= now}
+        if not due:
+            return  # another arm's tick at the same moment already ran every due batch
+        for k in due:
+            self.tick_at[k] = None
         if center.can_match(range(center.n_queues)):
-            self.route(center, now, due=arm)
+            self.route(center, now, due=due)
 
-    def route(self, center: Center, now: float, *, due: int = -1) -> None:
-        """Let every arm decide for its share (``due``: the arm whose grid batch this is)."""
+    def route(self, center: Center, now: float, *, due: frozenset[int] | set[int] = frozenset()) -> None:
+        """Let every arm decide for its share (``due``: the arms whose grid batch is now), as one live tick."""
         idle = sorted(center.idle_agents(), key=self.id_order.__getitem__)
         per_queue = max(arm.policy.batch_size(len(idle)) for arm in self.arms)
         waiting = self.candidates(center, per_queue)
-        order = range(len(self.arms)) if int(now) % 2 == 0 else range(len(self.arms) - 1, -1, -1)
+        first = first_arm(round(now * 1000), [arm.policy.batch_interval_s for arm in self.arms])
+        order = range(len(self.arms)) if first == 0 else range(len(self.arms) - 1, -1, -1)
         for k in order:
             arm = self.arms[k]
             tasks = waiting if arm.tasks is None else [x for x in waiting if arm.tasks[x]]
             agents = [a for a in idle if not center.busy[a] and (arm.agents is None or arm.agents[a])]
             tasks = [x for x in tasks if center.state[x] == WAITING]
             tasks_batch, agent_batch = self.batches(center, tasks, agents, now)
-            chosen = arm.policy.decide(tasks_batch, agent_batch, batch_due=k == due)
+            chosen = arm.policy.decide(tasks_batch, agent_batch, batch_due=k in due)
             if chosen is None:
-                if not self.tick_pending[k]:
-                    self.tick_pending[k] = True
-                    heapq.heappush(center.heap, (arm.policy.next_batch_s(now), TICK, -k - 1))
+                if self.tick_at[k] is None:
+                    at = arm.policy.next_batch_s(now)
+                    self.tick_at[k] = at
+                    heapq.heappush(center.heap, (at, TICK, -k - 1))
                 continue
             for row, col in enumerate(chosen.result.task_agent.tolist()):
                 if col >= 0:
