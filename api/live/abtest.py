@@ -32,7 +32,7 @@ def experiment_report(events: Sequence[Mapping[str, Any]], experiment: Experimen
     arms = first_offer_arms(events, experiment.name)
     frame = audit_events_to_frame(events)
     created = frame["event"] == "created"
-    frame.loc[created, "policy"] = frame.loc[created, "task_id"].map(arms).fillna("")
+    frame.loc[created, "policy"] = [arms.get(str(t), "") for t in frame.loc[created, "task_id"]]
     kept = frame["task_id"].isin(arms.keys())
     start = datetime.fromtimestamp(experiment.started_ms / 1000, tz=UTC)
     body: dict[str, Any] = {"experiment": experiment.to_dict(), "tasks": len(arms)}
