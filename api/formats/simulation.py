@@ -8,9 +8,10 @@ Formats
   (routing, batch_interval_s, answer_within_s, mean_patience_s, handle_distribution, handle_sigma,
   urgent_share, important_share, volume_uncertainty = true to draw each replication's forecast error
   from the forecast's 95% intervals ``volume_lo95``/``volume_hi95``; honour_skill_plan = true to keep
-  agents to the roster's skill blocks) and a list ``scenarios`` of
+  agents to the roster's skill blocks; policy = the routing policy: ``live``, ``greedy``,
+  ``longest-idle`` or a policy.toml path relative to the scenario file) and a list ``scenarios`` of
   tables with ``name`` and any of volume, aht, absentees, random_absentees, roster_edits, routing,
-  sl_target_s, shrinkage, patience_s. ``roster_edits`` is a list of ``{agent, start, end}`` with
+  policy, sl_target_s, shrinkage, patience_s. ``roster_edits`` is a list of ``{agent, start, end}`` with
   ``HH:MM`` times on the first simulated day or ISO timestamps. A scenario named ``baseline`` is the
   reference; without one the unchanged inputs are added as ``baseline``.
 - history (contacts.csv of ``dispatchwise generate``): ``queue,created_at,handle_time_s,urgent,important,
@@ -35,6 +36,7 @@ import pandas as pd
 import yaml
 
 from api.formats.forecast import read_forecast as read_forecast_csv
+from api.formats.policy import resolve_policy
 from dispatcher.errors import DispatchwiseError, InvalidInput
 from dispatcher.simulation.arrivals import History, demand_from_history, fit_lognormal_sigma
 from dispatcher.simulation.model import Demand, SimulationConfig
@@ -44,11 +46,11 @@ from dispatcher.simulation.study import build_study, roster_window
 
 SIMULATION_KEYS = {
     "routing", "batch_interval_s", "answer_within_s", "mean_patience_s", "handle_distribution",
-    "handle_sigma", "urgent_share", "important_share", "volume_uncertainty", "honour_skill_plan",
+    "handle_sigma", "urgent_share", "important_share", "volume_uncertainty", "honour_skill_plan", "policy",
 }
 SCENARIO_KEYS = {
     "name", "volume", "aht", "absentees", "random_absentees", "roster_edits", "routing", "sl_target_s",
-    "shrinkage", "patience_s",
+    "shrinkage", "patience_s", "policy",
 }
 EDIT_KEYS = {"agent", "start", "end"}
 FILE_KEY_OF_FIELD = {
@@ -276,6 +278,10 @@ def parse_scenarios(
     settings = data.get("simulation", {})
     _check_keys(settings, SIMULATION_KEYS, "simulation", path)
     config = base or SimulationConfig()
+    base_dir = Path(path).parent if isinstance(path, Path) else None
+    settings = dict(settings)
+    if "policy" in settings:
+        settings["policy"] = resolve_policy(settings["policy"], base_dir, "simulation.policy")
     try:
         config = SimulationConfig(**{**{f.name: getattr(config, f.name) for f in fields(config)}, **settings})
     except DispatchwiseError as exc:
@@ -310,6 +316,7 @@ def parse_scenarios(
             for key in ("sl_target_s", "patience_s")
             if key in table
         }
+        policy = resolve_policy(table["policy"], base_dir, f"{where}.policy") if "policy" in table else None
         try:
             scenarios.append(Scenario(
                 name=str(table["name"]),
@@ -322,6 +329,7 @@ def parse_scenarios(
                 answer_within_s=optional.get("sl_target_s"),
                 shrinkage=_number(table.get("shrinkage", 0.0), "shrinkage", where, path),
                 mean_patience_s=optional.get("patience_s"),
+                policy=policy,
             ))
         except DispatchwiseError as exc:
             if exc.file is not None:

@@ -19,6 +19,7 @@ from api.service.deps import require_supervisor
 from api.service.fastpath import TaskCreateFastPath
 from api.service.problems import HANDLED, problem_response
 from api.service.routes import (
+    abtest,
     agents,
     alerts,
     events,
@@ -42,7 +43,7 @@ from api.store.queue import LiveQueue
 log = logging.getLogger("dispatchwise.api")
 
 ROUTERS = (tasks, agents, offers, queues, alerts, kpis, events, keys, health, webhooks, plan, floor)
-SUPERVISOR_ROUTERS = (staffing, simulations, scorecards)
+SUPERVISOR_ROUTERS = (staffing, simulations, abtest, scorecards)
 """Mounted under /v1 behind the supervisor role."""
 
 

@@ -34,6 +34,7 @@ WHATIF = """\
 # What-if scenarios for the demo week (dispatchwise simulate --scenarios).
 [simulation]
 routing = "optimizer"
+policy = "live"             # the live service's routing policy (dispatcher.policy.LIVE)
 
 [[scenarios]]
 name = "baseline"
@@ -47,8 +48,12 @@ name = "3 agents absent"
 random_absentees = 3
 
 [[scenarios]]
-name = "greedy routing"
-routing = "greedy"
+name = "greedy policy"
+policy = "greedy"
+
+[[scenarios]]
+name = "longest-idle policy"
+policy = "longest-idle"
 """
 
 
