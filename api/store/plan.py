@@ -189,11 +189,16 @@ class PlanStore:
         rosters = await self.roster_days([today - timedelta(days=1), today])
         if today not in rosters:
             return None
-        out: dict[str, list[Shift]] = {}
-        for day in sorted(rosters):
-            for agent, shifts in rosters[day].items():
-                out.setdefault(agent, []).extend(shifts)
-        return out
+        key = ("near", today, self.roster_version(today), self.roster_version(today - timedelta(days=1)))
+        merged: dict[str, list[Shift]] | None = self.derived.get(key)
+        if merged is None:  # once per roster version: every dispatch round asks
+            merged = {}
+            for day in sorted(rosters):
+                for agent, shifts in rosters[day].items():
+                    merged.setdefault(agent, []).extend(shifts)
+            self.derived = {k: v for k, v in self.derived.items() if k[0] != "near"}
+            self.derived[key] = merged
+        return merged
 
     async def shifts_for(self, agent_ids: Iterable[str], now: datetime) -> dict[str, Shift]:
         """The published shift containing ``now`` of each agent that has one (empty without a roster)."""
