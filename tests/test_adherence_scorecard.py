@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 
 from api.live.adherence import MAX_SAMPLE_GAP_S, record_adherence_time
 from api.store.plan import PlanStore
@@ -76,3 +78,18 @@ def test_without_a_published_roster_nothing_is_sampled(plan_client: TestClient, 
     assert _sample(plan_client, at("08:00"), clock) == 0
     assert _sample(plan_client, at("08:00") + timedelta(seconds=30), clock) == 0
     assert all(m["adherence"] is None for m in _cards(plan_client).values())
+
+
+@given(rows=st.lists(st.tuples(st.sampled_from(["work", "break", "off"]), st.booleans()), max_size=30),
+       dt=st.floats(min_value=0.0, max_value=60.0))
+def test_one_sample_credits_working_time_only_within_scheduled_work(rows: list[tuple[str, bool]], dt: float) -> None:
+    from api.live.adherence import AgentAdherence, adherence_seconds
+    from dispatcher.adherence import Adherence
+
+    board = [AgentAdherence(f"a{i}", "", Adherence(state, "available" if ok else "offline", ok, None))  # type: ignore[arg-type]
+             for i, (state, ok) in enumerate(rows)]
+    credit = adherence_seconds(board, dt)
+    assert set(credit) == {f"a{i}" for i, (state, _) in enumerate(rows) if state == "work"}
+    for agent_id, (scheduled, working) in credit.items():
+        assert scheduled == dt and working in (0.0, dt)
+        assert (working == dt) == rows[int(agent_id[1:])][1] or dt == 0.0
