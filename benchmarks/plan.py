@@ -34,10 +34,10 @@ import httpx
 from api.formats.plan import parse_forecast, parse_roster
 from api.live.adherence import adherence_board
 from api.live.intraday import Targets, intraday_view
+from api.ports import free_port
 from api.service.app import create_app
 from api.service.settings import Settings
 from api.store.embedded_redis import EmbeddedRedis
-from api.ports import free_port
 from api.store.plan import PlanStore
 from api.store.queue import LiveQueue
 from benchmarks.service import percentile, start_server

@@ -477,7 +477,7 @@
       var br = s.breaks.reduce(function (b, p) { return b + (p[1] - p[0]); }, 0);
       return h + (s.end - s.start - br) / hour;
     }, 0);
-    $("shift-summary").textContent = (live ? "" : panel.date + " · ") + hours.toFixed(0) + " paid hours" +
+    $("shift-summary").textContent = hours.toFixed(0) + " paid hours" +  // the title names the day
       (judged.length ? " · " + outCount + " of " + judged.length + " agents out of adherence" : "");
   }
 
