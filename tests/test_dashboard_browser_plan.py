@@ -74,6 +74,7 @@ def test_plan_panels_render_from_the_published_plan(service: Service, tmp_path: 
             file_day = service.api.get("/dashboard/panels/forecast_today").json()["data"]["date"]
             assert page.inner_text("#forecast-when") == f"{file_day} · from file (nothing published)"
             assert page.inner_text("#coverage-when").startswith(file_day)
+            assert page.inner_text("#shift-title") == f"Shifts of {file_day}"
             assert page.locator("#gantt .g-adh").count() == 0  # files know nothing of adherence
 
             now = datetime.now(UTC)
