@@ -85,7 +85,8 @@ def test_plan_panels_render_from_the_published_plan(service: Service, tmp_path: 
             page.wait_for_function(  # the board re-asks its panels every 10 s
                 "document.getElementById('forecast-when').textContent === 'today · published plan'",
                 timeout=(WAIT_S + 10) * 1000)
-            page.wait_for_function("document.querySelectorAll('#gantt .g-row .g-adh').length === 4", timeout=WAIT_S * 1000)
+            page.wait_for_function("document.querySelectorAll('#gantt .g-row .g-adh').length === 4",
+                                   timeout=WAIT_S * 1000)
             legend = page.locator("#forecast .u-legend").inner_text()
             assert "forecast" in legend and "actual" in legend and "reforecast" in legend, legend
             assert "80 % interval" not in legend  # the reforecast is a line of its own, not a band
