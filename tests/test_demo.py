@@ -35,6 +35,11 @@ def test_demo_runs_the_whole_pipeline_and_writes_report_and_panels(tmp_path: Pat
     created = int(re.search(r"tasks created\s*│\s*([\d,]+)", out).group(1).replace(",", ""))  # type: ignore[union-attr]
     answered = int(re.search(r"answered\s*│\s*([\d,]+)", out).group(1).replace(",", ""))  # type: ignore[union-attr]
     assert created > 100 and 0 < answered <= created
+    # the demo publishes its plan to the live service and one replay agent comes back late from a break
+    assert re.search(r"published forecast\s*│\s*version 1", out) and re.search(r"published roster\s*│\s*version 1", out)
+    late = re.search(r"adherence alerts\s*│\s*(\d+) \(([^)]*)\); (\S+) back 15 min late from break", out)
+    assert late is not None, out[-3000:]
+    assert int(late.group(1)) >= 1 and late.group(3) in late.group(2).split(", ")
 
     report = tmp_path / "state" / "report"
     for plot in ("forecast.png", "requirements.png", "roster.png", "scenarios.png"):

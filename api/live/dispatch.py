@@ -116,7 +116,8 @@ class Dispatcher:
         self.plans = PerfStore.beside(queue)
         self._last_sweep = self._last_sla = self._last_plans = float("-inf")
         self.floor = floor or Floor(queue)
-        """The published plan: shifts for the shift/break guard, adherence and staffing alerts."""
+        """The published plan: shifts for the shift/break guard, adherence and staffing alerts (these run
+        in their own loop beside the ticks, so a dispatch round never waits for them)."""
 
     async def tick(self) -> TickReport:
         queue = self.queue
@@ -133,7 +134,6 @@ class Dispatcher:
         if now - self._last_plans >= self.plans_every_s:
             self._last_plans = now
             alerts += len(await self.plans.raise_overdue_alerts(datetime_from_ms(queue.now_ms())))
-        alerts += await self.floor.tick(datetime_from_ms(queue.now_ms()))
         free = [a for a in await queue.agent_hashes()
                 if a.get("status") == "available" and int(a.get("active") or 0) < int(a.get("capacity") or 1)]
         now_ms = queue.now_ms()
@@ -206,6 +206,7 @@ class Dispatcher:
     async def run(self, stop: asyncio.Event) -> None:
         """Tick until ``stop`` is set: the lease holder again as soon as work or capacity appears (or
         after ``interval_s``), the others every ``interval_s``; errors are logged, never fatal."""
+        floor = asyncio.create_task(self.run_floor(stop))
         try:
             while not stop.is_set():
                 report = TickReport(leader=False)
@@ -229,4 +230,19 @@ class Dispatcher:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=self.interval_s)
         finally:
+            floor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await floor
             await self.queue.release_lease(self.owner)
+
+    async def run_floor(self, stop: asyncio.Event, every_s: float = 1.0) -> None:
+        """The floor's alerts and adherence samples (throttled inside :class:`Floor`), off the offer path."""
+        while not stop.is_set():
+            try:
+                await self.floor.tick(datetime_from_ms(self.queue.now_ms()))
+            except (ConnectionError, OSError) as exc:
+                log.warning("floor tick lost Redis: %s", exc)
+            except Exception:
+                log.exception("floor tick failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=every_s)

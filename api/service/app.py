@@ -56,7 +56,8 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with redis_url_for(settings.redis_url, settings.data_dir, settings.appendfsync) as url:
             queue = LiveQueue.from_url(
-                url, prefix=settings.key_prefix, offer_ttl_s=settings.offer_ttl_s, max_misses=settings.max_misses
+                url, prefix=settings.key_prefix, offer_ttl_s=settings.offer_ttl_s, max_misses=settings.max_misses,
+                clock=settings.clock(),
             )
             app.state.queue = queue
             app.state.auth = Authenticator(queue, settings.bootstrap_key)

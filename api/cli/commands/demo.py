@@ -26,6 +26,7 @@ from api.demo.pipeline import (
     kpi_table,
     run_replay,
     running_service,
+    sim_clock_for,
 )
 from api.service.settings import Settings
 from dispatcher.errors import InvalidInput
@@ -128,10 +129,18 @@ def demo_command(
     live_dir = work / "live"
     shutil.rmtree(live_dir, ignore_errors=True)
     shutil.copytree(report, live_dir / "report")
-    live = settings.model_copy(update={"bootstrap_key": key, "port": free_port(port), "data_dir": live_dir})
+    # Its clock runs at the replay's speed and reaches the window's start once it is up, the agents are
+    # registered and the plan is published: the replayed day is the service's "today".
+    clock_start, anchor, window_wall = sim_clock_for(
+        datetime.combine(replay_day, replay_window[0], tzinfo=ZoneInfo(TIMEZONE)), speed, lead_wall_s=15.0)
+    live = settings.model_copy(update={
+        "bootstrap_key": key, "port": free_port(port), "data_dir": live_dir, "timezone": TIMEZONE,
+        "sim_clock_start": clock_start, "sim_clock_anchor": anchor, "sim_clock_speed": speed,
+        "offer_ttl_s": settings.offer_ttl_s * speed, "adherence_threshold_s": settings.adherence_threshold_s})
     with running_service(live) as url:
         rows, kpis = run_replay(url, key, today, work / "roster.csv", work / "agents.csv",
-                                replay_day=replay_day, window=replay_window, speed=speed, console=console)
+                                replay_day=replay_day, window=replay_window, speed=speed, console=console,
+                                forecast_path=work / "forecast.csv", day_start_unix=window_wall)
         console.print(kpi_table(rows, f"live replay of {replay_day} at {speed:g}× (times in simulated seconds)"))
         console.rule("[bold]7/7 report")
         page = write_demo_report(report, kpis, replay_day)
