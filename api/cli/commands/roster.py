@@ -89,6 +89,29 @@ def _load(requirements: Path | None, agents_path: Path, templates_path: Path, av
     )
 
 
+def unknown_agent_skills(problem: RosterProblem) -> dict[str, list[str]]:
+    """Skill -> agents holding it, for skills no requirement asks for (a typo, or a queue not planned)."""
+    planned = set(problem.requirements.skills)
+    unknown: dict[str, list[str]] = {}
+    for agent in problem.agents:
+        for skill in sorted(set(agent.skills) - planned):
+            unknown.setdefault(skill, []).append(agent.id)
+    return unknown
+
+
+def _check_agent_skills(problem: RosterProblem, console: Console, *, strict: bool) -> None:
+    unknown = unknown_agent_skills(problem)
+    if not unknown:
+        return
+    listed = "; ".join(f"{skill!r} ({', '.join(ids[:5])}{' …' if len(ids) > 5 else ''})"
+                       for skill, ids in sorted(unknown.items()))
+    message = f"agents have skills no requirement asks for: {listed}"
+    if strict:
+        raise InvalidInput(message, field="skills")
+    console.print(f"[yellow]warning:[/yellow] {escape(message)} (time on them is never rostered; --strict makes "
+                  "this an error)", highlight=False)
+
+
 def _summary(console: Console, result: RosterResult) -> None:
     o = result.objective
     console.print(
@@ -142,6 +165,8 @@ def plan_command(
     method: Annotated[str, typer.Option(help="decomposition (count LP, naming, local search) or mip (the "
                                              "decomposition for half the time, then a named MIP in HiGHS "
                                              "from its roster; see benchmarks/roster.py).")] = "decomposition",
+    strict: Annotated[bool, typer.Option(help="Agents with skills no requirement asks for are an error, "
+                                              "not a warning.")] = False,
 ) -> None:
     """Roster named agents onto the horizon's shifts (any whole number of days, in planning weeks); writes
     roster.csv (+ coverage.csv, plot)."""
@@ -154,6 +179,7 @@ def plan_command(
                     week_start=_week_start(week_start))
     problem = replace(problem, weights=replace(problem.weights, days_off_pair=days_off_pair_weight))
     console = Console()
+    _check_agent_skills(problem, console, strict=strict)
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console, transient=False) as progress:
         task = progress.add_task("building the count model", total=None)
