@@ -123,6 +123,8 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "/v1/plans/{plan_id}/actions/{action_id}/done"): Case("/v1/plans/nope/actions/a1/done", {S},
                                                                    passed=404),
     ("GET", "/v1/abtest"): Case("/v1/abtest", {S}),
+    ("PUT", "/v1/abtest"): Case("/v1/abtest", {S}, {}, passed=422),
+    ("DELETE", "/v1/abtest"): Case("/v1/abtest", {S}, passed=404),
     ("POST", "/v1/feedback/proficiency/preview"): Case("/v1/feedback/proficiency/preview", {S}, {}),
     ("POST", "/v1/feedback/proficiency/accept"): Case("/v1/feedback/proficiency/accept", {S}, {}, passed=422),
 }
