@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from api.demo.report import PNG_SIGNATURE
@@ -50,3 +51,16 @@ def test_demo_runs_the_whole_pipeline_and_writes_report_and_panels(tmp_path: Pat
         assert read_panel(report, name) is not None, name
     for name in ("forecast.csv", "requirements.csv", "roster.csv", "coverage.csv", "simulation.csv"):
         assert (tmp_path / "state" / "demo" / name).stat().st_size > 0
+
+
+def test_the_what_if_panel_shows_the_simulated_abandonment_not_zero() -> None:
+    from api.cli.commands.demo import scenario_results
+
+    rows = [("baseline", "service_level", 0.91, 0.90, 0.92), ("baseline", "abandon_rate", 0.0047, 0.004, 0.005),
+            ("baseline", "asa_s", 12.0, 11.0, 13.0), ("baseline", "occupancy", 0.8, 0.79, 0.81),
+            ("volume +20%", "service_level", 0.7, 0.68, 0.72), ("volume +20%", "abandon_rate", 0.0071, 0.006, 0.008)]
+    results = pd.DataFrame(rows, columns=["scenario", "kpi", "mean", "ci95_lo", "ci95_hi"]).assign(replications=5)
+    baseline, busier = scenario_results(results)
+    assert baseline.abandonment == pytest.approx(0.0047) and busier.abandonment == pytest.approx(0.0071)
+    assert baseline.ci95["service_level"] == (0.90, 0.92)
+    assert busier.asa_s is None and busier.occupancy is None  # not simulated: missing, not zero

@@ -28,6 +28,7 @@ from api.demo.pipeline import (
     running_service,
     sim_clock_for,
 )
+from api.service.dashboard.panels import ScenarioResult
 from api.service.settings import Settings
 from dispatcher.errors import InvalidInput
 
@@ -208,7 +209,6 @@ def write_panels(work: Path, report: Path, today: pd.DataFrame, replay_day: date
     from api.formats.roster import read_roster
     from api.service.dashboard.panels import (
         CoverageToday,
-        ScenarioResult,
         ShiftBar,
         ShiftsToday,
         SimulationResults,
@@ -241,12 +241,21 @@ def write_panels(work: Path, report: Path, today: pd.DataFrame, replay_day: date
     write_panel(report, ShiftsToday(date=replay_day, timezone=TIMEZONE, shifts=bars))
 
     results = pd.read_csv(work / "simulation.csv")
+    scenarios = scenario_results(results)
+    reps = int(results["replications"].iloc[0]) if "replications" in results else None
+    write_panel(report, SimulationResults(generated_at=datetime.now(tz), replications=reps,
+                                          baseline=scenarios[0].name if scenarios else None, scenarios=scenarios))
+
+
+def scenario_results(results: pd.DataFrame) -> list[ScenarioResult]:
+    """The what-if panel's rows from ``simulate``'s results CSV (the simulated KPI means, 95% CI of SL)."""
     scenarios = []
     for name, rows in results.groupby("scenario", sort=False):
         by_kpi = rows.set_index("kpi")
 
-        def mean(kpi: str, by_kpi: pd.DataFrame = by_kpi) -> float:
-            return float(cast(float, by_kpi.loc[kpi, "mean"])) if kpi in by_kpi.index else math.nan
+        def mean(kpi: str, by_kpi: pd.DataFrame = by_kpi) -> float | None:
+            value = float(cast(float, by_kpi.loc[kpi, "mean"])) if kpi in by_kpi.index else math.nan
+            return None if math.isnan(value) else value
 
         scenarios.append(ScenarioResult(
             name=str(name), service_level=mean("service_level"), asa_s=mean("asa_s"),
@@ -255,9 +264,7 @@ def write_panels(work: Path, report: Path, today: pd.DataFrame, replay_day: date
                                     float(cast(float, by_kpi.loc["service_level", "ci95_hi"])))}
             if "service_level" in by_kpi.index else {},
         ))
-    reps = int(results["replications"].iloc[0]) if "replications" in results else None
-    write_panel(report, SimulationResults(generated_at=datetime.now(tz), replications=reps,
-                                          baseline=scenarios[0].name if scenarios else None, scenarios=scenarios))
+    return scenarios
 
 
 def write_demo_report(report: Path, kpis: dict[str, float | None], replay_day: date) -> Path:

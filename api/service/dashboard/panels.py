@@ -178,10 +178,11 @@ class ShiftsToday(_Strict):
 
 class ScenarioResult(_Strict):
     name: str = Field(min_length=1)
-    service_level: Fraction
-    asa_s: float = Field(ge=0)
-    abandonment: Fraction
-    occupancy: Fraction
+    service_level: Fraction | None
+    """None: not simulated (missing is not zero)."""
+    asa_s: float | None = Field(ge=0)
+    abandonment: Fraction | None
+    occupancy: Fraction | None
     ci95: dict[str, tuple[float, float]] = Field(default_factory=dict)
 
 

@@ -503,7 +503,7 @@
         var td = el("td", null, c.fmt(num(s[c.id])));
         var ci = s.ci95 && s.ci95[c.id];
         if (ci) td.appendChild(el("span", "ci", "[" + c.fmt(ci[0]) + ", " + c.fmt(ci[1]) + "]"));
-        if (s !== base) {
+        if (s !== base && num(s[c.id]) !== null && num(base[c.id]) !== null) {
           var d = (num(s[c.id]) - num(base[c.id])) * c.scale;
           if (Math.abs(d) >= 0.05) {
             var better = c.higher === null ? null : c.higher ? d > 0 : d < 0;
