@@ -141,6 +141,11 @@ def write_forecast(frame: pd.DataFrame, path: Path, notes: Sequence[DayNote] = (
         out[column] = out[column].round(3)
     path.parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(path, index=False)
+    write_notes(path, notes)
+
+
+def write_notes(path: Path, notes: Sequence[DayNote]) -> None:
+    """The sidecar of a forecast CSV, or of a file made from one (requirements.csv) so later steps repeat it."""
     meta = {"notes": [{**asdict(n), "day": n.day.isoformat()} for n in notes]}
     meta_path(path).write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 

@@ -16,7 +16,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from typer.core import TyperGroup
 
+from api.cli.commands.forecast import print_notes
 from api.formats.agents import read_agents
+from api.formats.forecast import read_forecast_notes
 from api.formats.roster import (
     read_availability,
     read_preferences,
@@ -179,6 +181,8 @@ def plan_command(
                     week_start=_week_start(week_start))
     problem = replace(problem, weights=replace(problem.weights, days_off_pair=days_off_pair_weight))
     console = Console()
+    if requirements is not None and (notes := read_forecast_notes(requirements)):
+        print_notes(console, notes)
     _check_agent_skills(problem, console, strict=strict)
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console, transient=False) as progress:
