@@ -8,6 +8,10 @@ long tasks from agents about to leave); "random" instances draw every pair's sco
 
     .venv/bin/python -m benchmarks.assign            # full run (plain baseline at 20000x2000 once)
     .venv/bin/python -m benchmarks.assign --quick    # skip the plain baseline at 20000x2000
+
+Like for like: imports before any timing; every side (ours, plain, greedy, scipy, the dense floor)
+gets one untimed warm-up run on a small instance of the same kind, then the same number of timed
+runs, alternating between sides; the median of each is reported.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from dispatcher.assign import ArrayAssignment, assign_arrays, assign_arrays_plain
 from dispatcher.baselines import greedy_arrays
@@ -76,30 +81,32 @@ def make_instance(n_tasks: int, n_agents: int, seed: int, kind: str = "policy") 
 
 
 Solver = Callable[..., ArrayAssignment]
+Side = Callable[[Instance], float]  # runs one side on an instance, returns its objective
 
 
-def timed(solver: Solver, inst: Instance, repeats: int) -> tuple[float, ArrayAssignment]:
-    """Median wall time in ms over ``repeats`` runs, and the last result."""
-    times = []
-    result = None
-    for _ in range(repeats):
-        start = time.perf_counter()
+def solver_side(solver: Solver, results: dict[str, ArrayAssignment], name: str) -> Side:
+    def run(inst: Instance) -> float:
         result = solver(inst.task, inst.agent, inst.score, inst.capacity, inst.n_tasks, task_layer=inst.layer)
-        times.append(time.perf_counter() - start)
-    assert result is not None
-    return statistics.median(times) * 1000, result
+        results[name] = result
+        return result.objective
+
+    return run
 
 
-def timed_together(inst: Instance, plan: dict[str, tuple[Solver, int]]) -> dict[str, tuple[float, ArrayAssignment]]:
-    """Like :func:`timed` for several solvers, alternating runs so load changes hit all alike."""
-    times: dict[str, list[float]] = {name: [] for name in plan}
-    results: dict[str, ArrayAssignment] = {}
-    for round_no in range(max(repeats for _, repeats in plan.values())):
-        for name, (solver, repeats) in plan.items():
-            if round_no < repeats:
-                ms, results[name] = timed(solver, inst, 1)
-                times[name].append(ms)
-    return {name: (statistics.median(times[name]), results[name]) for name in plan}
+def timed_together(inst: Instance, warm_up: Instance, sides: dict[str, Side],
+                   repeats: int) -> dict[str, tuple[float, float]]:
+    """Median wall ms of each side over ``repeats`` runs on ``inst`` and its objective, alternating sides so
+    load changes hit all alike, after one untimed warm-up run of every side on the small ``warm_up`` instance."""
+    for side in sides.values():
+        side(warm_up)
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    objective: dict[str, float] = {}
+    for _ in range(repeats):
+        for name, side in sides.items():
+            start = time.perf_counter()
+            objective[name] = side(inst)
+            times[name].append(time.perf_counter() - start)
+    return {name: (statistics.median(times[name]) * 1000, objective[name]) for name in sides}
 
 
 def layer_counts(inst: Instance, result: ArrayAssignment) -> tuple[int, ...]:
@@ -116,18 +123,14 @@ def same_optimum(inst: Instance, ours: ArrayAssignment, other: ArrayAssignment) 
 
 
 def dense_floor(inst: Instance) -> float:
-    """ms to merely build the dense task x agent score matrix from the pair arrays."""
-    start = time.perf_counter()
+    """Merely build the dense task x agent score matrix from the pair arrays."""
     matrix = np.zeros((inst.n_tasks, inst.n_agents))
     matrix[inst.task, inst.agent] = inst.score
-    return (time.perf_counter() - start) * 1000
+    return 0.0
 
 
-def scipy_slots(inst: Instance) -> tuple[float, float]:
-    """linear_sum_assignment on the agent-slot expanded matrix: (ms, objective)."""
-    from scipy.optimize import linear_sum_assignment
-
-    start = time.perf_counter()
+def scipy_slots(inst: Instance) -> float:
+    """linear_sum_assignment on the agent-slot expanded matrix; returns the objective."""
     slot_agent = np.repeat(np.arange(inst.n_agents), inst.capacity)
     first_slot = np.concatenate([[0], np.cumsum(inst.capacity)[:-1]])
     weight = inst.score.copy()
@@ -142,11 +145,10 @@ def scipy_slots(inst: Instance) -> tuple[float, float]:
     real = matrix[rows, cols] > 0
     task_agent = np.full(inst.n_tasks, -1)
     task_agent[rows[real]] = slot_agent[cols[real]]
-    ms = (time.perf_counter() - start) * 1000
     eligible = np.zeros((inst.n_tasks, inst.n_agents))
     eligible[inst.task, inst.agent] = inst.score
     served = np.flatnonzero(task_agent >= 0)
-    return ms, float(eligible[served, task_agent[served]].sum())
+    return float(eligible[served, task_agent[served]].sum())
 
 
 @dataclass(frozen=True)
@@ -163,40 +165,34 @@ class Row:
     floor_ms: float
 
 
+def repeats_for(n_tasks: int) -> int:
+    """Timed runs per side (the same for every side): many on cheap sizes, one at 20000x2000."""
+    return 15 if n_tasks < 5000 else 3 if n_tasks < 20000 else 1
+
+
 def run_size(kind: str, n_tasks: int, n_agents: int, seed: int, quick: bool, scipy_max: int) -> Row:
     inst = make_instance(n_tasks, n_agents, seed, kind)
-    big = n_tasks >= 5000
-    slow = kind == "random" and n_tasks >= 20000  # no structure: ours costs about a plain solve
-    small_repeats = 15  # cheap sizes: more alternating runs, steadier medians on a busy machine
-    plan: dict[str, tuple[Solver, int]] = {"ours": (assign_arrays, 1 if slow else 3 if big else small_repeats)}
+    warm_up = make_instance(200, 50, seed + 1, kind)
+    results: dict[str, ArrayAssignment] = {}
+    sides: dict[str, Side] = {"ours": solver_side(assign_arrays, results, "ours")}
     if not (quick and n_tasks >= 20000):
-        plan["plain"] = (assign_arrays_plain, 1 if big else small_repeats)
-    measured = timed_together(inst, plan)
-    ours_ms, ours = measured["ours"]
-    plain_ms: float | None = None
-    exact = "-"
-    if "plain" in measured:
-        plain_ms, plain = measured["plain"]
-        exact = "yes" if same_optimum(inst, ours, plain) else "NO"
-    greedy_ms, greedy = timed(greedy_arrays, inst, 1 if big else 3)
-    gap = 100.0 * (ours.objective - greedy.objective) / ours.objective
-    scipy_ms: float | None = None
+        sides["plain"] = solver_side(assign_arrays_plain, results, "plain")
+    sides["greedy"] = solver_side(greedy_arrays, results, "greedy")
     if n_tasks <= scipy_max:
-        scipy_ms, scipy_objective = scipy_slots(inst)
-        if abs(scipy_objective - ours.objective) > 1e-6 * ours.objective:
-            exact += " (scipy differs)"
-    return Row(
-        kind,
-        f"{n_tasks}x{n_agents}",
-        len(inst.task),
-        ours_ms,
-        plain_ms,
-        exact,
-        greedy_ms,
-        gap,
-        scipy_ms,
-        dense_floor(inst),
-    )
+        sides["scipy"] = scipy_slots
+    sides["floor"] = dense_floor
+    measured = timed_together(inst, warm_up, sides, repeats_for(n_tasks))
+    ms = {name: value[0] for name, value in measured.items()}
+    ours = results["ours"]
+    exact = "-"
+    if "plain" in results:
+        exact = "yes" if same_optimum(inst, ours, results["plain"]) else "NO"
+    greedy = results["greedy"]
+    gap = 100.0 * (ours.objective - greedy.objective) / ours.objective
+    if "scipy" in measured and abs(measured["scipy"][1] - ours.objective) > 1e-6 * ours.objective:
+        exact += " (scipy differs)"
+    return Row(kind, f"{n_tasks}x{n_agents}", len(inst.task), ms["ours"], ms.get("plain"), exact, ms["greedy"],
+               gap, ms.get("scipy"), ms["floor"])
 
 
 def fmt(ms: float | None) -> str:
@@ -231,7 +227,9 @@ def main() -> None:
         "ours = assign_arrays (exact; includes validation, scaling and graph building from the arrays); "
         "plain = one OR-Tools SimpleMinCostFlow on all eligible arcs; exact = same objective and same "
         "served count per layer; greedy gap = objective lost by greedy; scipy = linear_sum_assignment "
-        "on the agent-slot matrix; floor = numpy time to build the dense score matrix."
+        "on the agent-slot matrix; floor = numpy time to build the dense score matrix. Every column: median "
+        "of the same number of alternating runs (15 below 5000 tasks, 3 at 5000, 1 at 20000), each side "
+        "warmed up first on a 200x50 instance."
     )
 
 

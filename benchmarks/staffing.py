@@ -9,8 +9,11 @@ so is the Erlang A search it replaced (``required_agents_erlang_a_reference``, k
 counts must be identical period by period.
 Times are process CPU seconds by default (``--clock wall`` for wall time): on a shared, loaded
 machine CPU time keeps the ratios honest; both sides run single-threaded in this process.
+Like for like: every import happens before any timing; every side gets one untimed warm-up call (on
+the first 200 periods) and then the same ``--repeat`` timed runs, alternating with the other sides so
+load changes hit all of them alike; the median is reported.
 
-    .venv/bin/python -m benchmarks.staffing                 # full pyworkforce loop (slow: ~10-30 s)
+    .venv/bin/python -m benchmarks.staffing --repeat 3      # full pyworkforce loop (slow: ~15-30 s a run)
     .venv/bin/python -m benchmarks.staffing --sample 3000   # time pyworkforce on a seeded subsample
 """
 
@@ -23,6 +26,7 @@ from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
+from pyworkforce.queuing import ErlangC
 
 from dispatcher.erlang import (
     ArrayLike,
@@ -48,20 +52,26 @@ QUEUES, PERIODS, AHT, TARGET, ANSWER_S, PATIENCE_S = 50, 672, 180.0, 0.8, 20.0, 
 CLOCK: Callable[[], float] = time.process_time
 
 
-def timed(fn: Callable[[], np.ndarray], repeat: int) -> tuple[float, np.ndarray]:
-    """Median time over ``repeat`` runs after one warm-up, and the result."""
-    result = fn()
-    times = []
+Side = Callable[[np.ndarray], np.ndarray]
+WARM_UP_PERIODS = 200
+
+
+def timed_together(sides: dict[str, tuple[Side, np.ndarray]], repeat: int) -> dict[str, tuple[float, np.ndarray]]:
+    """Each side on its traffic: one untimed warm-up on the first periods, then ``repeat`` timed runs,
+    alternating between sides; the median time of each and its last result."""
+    for fn, traffic in sides.values():
+        fn(traffic[:WARM_UP_PERIODS])
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    results: dict[str, np.ndarray] = {}
     for _ in range(repeat):
-        start = CLOCK()
-        result = fn()
-        times.append(CLOCK() - start)
-    return statistics.median(times), result
+        for name, (fn, traffic) in sides.items():
+            start = CLOCK()
+            results[name] = fn(traffic)
+            times[name].append(CLOCK() - start)
+    return {name: (statistics.median(times[name]), results[name]) for name in sides}
 
 
 def pyworkforce_loop(traffic: np.ndarray) -> np.ndarray:
-    from pyworkforce.queuing import ErlangC
-
     out = np.empty(traffic.size, dtype=np.int64)
     for i, a in enumerate(traffic):
         model = ErlangC(transactions=a * 15.0 / (AHT / 60.0), aht=AHT / 60.0, asa=ANSWER_S / 60.0, interval=15)
@@ -184,7 +194,7 @@ def required_agents_erlang_a_reference(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sample", type=int, default=0, help="time pyworkforce on this many periods only")
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per side (same for all)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu")
     args = parser.parse_args()
@@ -193,30 +203,32 @@ def main() -> None:
 
     rng = np.random.default_rng(args.seed)
     traffic = rng.uniform(0.5, 500.0, QUEUES * PERIODS)
-    rate = traffic / AHT
-    aht = np.full(traffic.size, AHT)
-
-    ours_s, ours = timed(lambda: required_agents(rate, aht, target_sl=TARGET, answer_within_s=ANSWER_S),
-                         args.repeat)
-    erlang_a_s, ours_a = timed(lambda: required_agents_erlang_a(rate, aht, PATIENCE_S, target_sl=TARGET,
-                                                                answer_within_s=ANSWER_S), args.repeat)
-    reference_a_s, reference_a = timed(lambda: required_agents_erlang_a_reference(
-        rate, aht, PATIENCE_S, target_sl=TARGET, answer_within_s=ANSWER_S), args.repeat)
-    naive_s, naive = timed(lambda: naive_vectorised(traffic), max(1, args.repeat // 2))
 
     if args.sample and args.sample < traffic.size:
         index = np.sort(np.random.default_rng(args.seed + 1).choice(traffic.size, args.sample, replace=False))
     else:
         index = np.arange(traffic.size)
-    start = CLOCK()
-    theirs = pyworkforce_loop(traffic[index])
-    pwf_sample_s = CLOCK() - start
+    measured = timed_together({
+        "erlang_c": (lambda t: required_agents(t / AHT, AHT, target_sl=TARGET, answer_within_s=ANSWER_S), traffic),
+        "erlang_a": (lambda t: required_agents_erlang_a(t / AHT, AHT, PATIENCE_S, target_sl=TARGET,
+                                                        answer_within_s=ANSWER_S), traffic),
+        "reference_a": (lambda t: required_agents_erlang_a_reference(t / AHT, AHT, PATIENCE_S, target_sl=TARGET,
+                                                                     answer_within_s=ANSWER_S), traffic),
+        "naive": (naive_vectorised, traffic),
+        "pyworkforce": (pyworkforce_loop, traffic[index]),
+    }, args.repeat)
+    ours_s, ours = measured["erlang_c"]
+    erlang_a_s, ours_a = measured["erlang_a"]
+    reference_a_s, reference_a = measured["reference_a"]
+    naive_s, naive = measured["naive"]
+    pwf_sample_s, theirs = measured["pyworkforce"]
     pwf_s = pwf_sample_s * traffic.size / index.size  # per-period extrapolation when sampled
 
     same_pwf = int((theirs == ours[index]).sum())
     same_naive = int((naive == ours).sum())
     print(f"staffing benchmark: {QUEUES} queues × {PERIODS} periods = {traffic.size:,} periods, "
-          f"0.5–500 Erlangs, AHT {AHT:.0f} s, {TARGET:.0%}/{ANSWER_S:.0f}s, seed {args.seed}, {args.clock} time")
+          f"0.5–500 Erlangs, AHT {AHT:.0f} s, {TARGET:.0%}/{ANSWER_S:.0f}s, seed {args.seed}, {args.clock} time, "
+          f"median of {args.repeat} alternating runs each after a warm-up")
     header = f"{'what':<34}{'ours ms':>10}{'baseline ms':>13}{'ratio':>9}  agent counts"
     print(header)
     print("-" * len(header))

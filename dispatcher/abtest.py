@@ -14,15 +14,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from statistics import NormalDist
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
-from scipy import stats
 
 from dispatcher.errors import InvalidInput
-from dispatcher.scorecard import EventKind, EventLog, OutcomeConfig, task_outcomes
+from dispatcher.policy import BUILTIN_POLICIES, RoutingPolicy
+
+if TYPE_CHECKING:  # pandas, scipy and the scorecard load lazily: the live dispatcher only splits
+    import pandas as pd
+
+    from dispatcher.scorecard import EventLog, OutcomeConfig
 
 Arm = Literal["A", "B"]
 T = TypeVar("T")
@@ -56,6 +59,61 @@ def split(task_ids: Iterable[str], *, salt: str = "", share_b: float = 0.5) -> n
     _check_share(share_b)
     units = np.fromiter((hash_unit(t, salt) for t in task_ids), dtype=np.float64)
     return np.where(units < share_b, "B", "A")
+
+
+UNITS = ("task", "agent")
+
+
+@dataclass(frozen=True, slots=True)
+class Experiment:
+    """A running A/B test of two routing policies: each task (or agent) is served by the arm its
+    stable hash picks, salted with the experiment's name."""
+
+    name: str
+    policy_a: RoutingPolicy
+    policy_b: RoutingPolicy
+    share_b: float = 0.5
+    unit: str = "task"
+    started_ms: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.name or not self.name.strip():
+            raise InvalidInput("an experiment needs a name", field="name")
+        _check_share(self.share_b)
+        if self.unit not in UNITS:
+            raise InvalidInput(f"unit must be one of {UNITS}, got {self.unit!r}", field="unit")
+
+    def arm(self, unit_id: str) -> Arm:
+        return arm_of(unit_id, salt=self.name, share_b=self.share_b)
+
+    def policy(self, arm: Arm) -> RoutingPolicy:
+        return self.policy_b if arm == "B" else self.policy_a
+
+    def to_dict(self) -> dict[str, object]:
+        return {"name": self.name, "policy_a": self.policy_a.to_dict(), "policy_b": self.policy_b.to_dict(),
+                "share_b": self.share_b, "unit": self.unit, "started_ms": self.started_ms}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Experiment:
+        def policy(key: str, default_name: str) -> RoutingPolicy:
+            value = data.get(key)
+            if isinstance(value, str):
+                if value not in BUILTIN_POLICIES:
+                    raise InvalidInput(f"{key}: no built-in policy {value!r} (known: {sorted(BUILTIN_POLICIES)})",
+                                       field=key)
+                return BUILTIN_POLICIES[value]
+            try:
+                return RoutingPolicy.from_dict(value, default_name=default_name)  # type: ignore[arg-type]
+            except InvalidInput as exc:
+                raise InvalidInput(f"{key}: {exc.message}", field=f"{key}.{exc.field}") from exc
+
+        share = data.get("share_b", 0.5)
+        if isinstance(share, bool) or not isinstance(share, int | float):
+            raise InvalidInput(f"share_b must be a number in [0, 1], got {share!r}", field="share_b")
+        started = data.get("started_ms", 0)
+        return cls(name=str(data.get("name") or ""), policy_a=policy("policy_a", "A"), policy_b=policy("policy_b", "B"),
+                   share_b=float(share), unit=str(data.get("unit", "task")),
+                   started_ms=int(started) if isinstance(started, int | float) else 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +153,8 @@ class AbReport:
         raise InvalidInput(f"no kpi {name!r} in this report", field="kpi")
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame([{
             "kpi": d.kpi, "a": d.a, "b": d.b, "n_a": d.n_a, "n_b": d.n_b, "b_minus_a": d.difference,
             "ci_low": d.ci_low, "ci_high": d.ci_high, "significant": d.significant} for d in self.kpis])
@@ -128,6 +188,8 @@ def mean_difference(kpi: str, a: npt.NDArray[np.float64], b: npt.NDArray[np.floa
     if se == 0:
         return KpiDifference(kpi, "mean", m_a, m_b, n_a, n_b, diff, diff, diff)
     dof = (v_a + v_b) ** 2 / (v_a**2 / (n_a - 1) + v_b**2 / (n_b - 1))
+    from scipy import stats
+
     t = float(stats.t.ppf(0.5 + level / 2, dof))
     return KpiDifference(kpi, "mean", m_a, m_b, n_a, n_b, diff, diff - t * se, diff + t * se)
 
@@ -163,6 +225,10 @@ def ab_report(
     _check_share(share_b)
     if not 0 < level < 1:
         raise InvalidInput(f"level must be in (0, 1), got {level}", field="level")
+    import pandas as pd
+
+    from dispatcher.scorecard import EventKind, task_outcomes
+
     tasks = task_outcomes(log, config=outcome)
     if start is not None:
         tasks = tasks.loc[tasks["created_at"] >= pd.Timestamp(start)]
@@ -200,6 +266,8 @@ def ab_report(
 
 
 def _first_handle(log: EventLog) -> pd.Series:
+    from dispatcher.scorecard import EventKind
+
     done = log.frame.loc[log.frame["event"] == EventKind.COMPLETED]
     handle: pd.Series = done.groupby("task_id", sort=False)["handle_s"].first()
     return handle
@@ -211,4 +279,39 @@ def _sample_ratio_p(n_a: int, n_b: int, share_b: float) -> float:
         return math.nan
     expected = np.array([total * (1 - share_b), total * share_b])
     chi2 = float((((np.array([n_a, n_b]) - expected) ** 2) / expected).sum())
+    from scipy import stats
+
     return float(stats.chi2.sf(chi2, 1))
+
+
+@dataclass(frozen=True, slots=True)
+class Power:
+    """What an arm comparison can detect now, and how many tasks the observed effect needs."""
+
+    detectable: float
+    """Smallest true |B - A| found significant (two-sided 5%) with probability ``power`` at today's n."""
+    tasks_needed: float
+    """Tasks in both arms together to detect the observed difference with that power (inf when it is 0)."""
+
+
+def power_analysis(diff: KpiDifference, *, power: float = 0.8) -> Power:
+    """Normal approximation from the interval itself: its half-width is z·se and se shrinks as 1/√n."""
+    if not 0 < power < 1:
+        raise InvalidInput(f"power must be in (0, 1), got {power}", field="power")
+    n = diff.n_a + diff.n_b
+    half = (diff.ci_high - diff.ci_low) / 2
+    if not (n and math.isfinite(half)):
+        return Power(math.nan, math.nan)
+    se = half / NormalDist().inv_cdf(0.975)
+    detectable = (NormalDist().inv_cdf(0.975) + NormalDist().inv_cdf(power)) * se
+    effect = abs(diff.difference)
+    needed = math.inf if effect == 0 or se == 0 else math.ceil(n * (detectable / effect) ** 2)
+    return Power(detectable, float(needed))
+
+
+def first_arm(now_ms: int, intervals_s: Sequence[float]) -> int:
+    """Which arm (0 = A) picks first among shared agents or tasks at ``now_ms``: alternating from one
+    batch slot to the next (slots of the longest batch interval, at least 1 s), so that neither arm
+    always has the first pick at grid batches (which all fall on even seconds)."""
+    slot_ms = max(1000.0, 1000.0 * max(intervals_s, default=0.0))
+    return int(now_ms // slot_ms) % 2

@@ -2,7 +2,8 @@
 
 - greedy: tasks by priority (layer, then best score), each takes its best-scoring agent with room;
 - round-robin: tasks in priority/arrival order, agents taken in turn (Zammad/osTicket style);
-- least-busy: each task goes to the eligible agent with the most spare capacity.
+- least-busy: each task goes to the eligible agent with the most spare capacity;
+- longest-idle: tasks in priority/arrival order, each to the eligible agent free the longest (classic ACD).
 
 Array functions share :func:`dispatcher.assign.assign_arrays`'s arguments and result type; the
 domain-level functions take the same arguments as :func:`dispatcher.policy.assign`.
@@ -18,6 +19,7 @@ from numpy.typing import NDArray
 
 from dispatcher.assign import ArrayAssignment, IntArray, _Pairs, _prepare
 from dispatcher.domain import Task
+from dispatcher.errors import InvalidInput
 from dispatcher.policy import AgentState, Assignment, AssignmentPolicy, assign_with
 
 _Chooser = Callable[[IntArray, NDArray[np.float64], IntArray, IntArray], int]
@@ -97,6 +99,30 @@ def least_busy_arrays(
     p = _prepare(task, agent, score, capacity, n_tasks, task_layer)
     layer = None if task_layer is None else np.asarray(task_layer, dtype=np.int64)
     return _run(p, layer, _most_spare, by_best_score=False)
+
+
+def longest_idle_arrays(
+    task: object,
+    agent: object,
+    score: object,
+    capacity: object,
+    n_tasks: int,
+    *,
+    task_layer: object = None,
+    idle_s: object = None,
+) -> ArrayAssignment:
+    """Tasks in layer/arrival order; each goes to the eligible agent idle the longest (``idle_s`` per
+    agent; ties: lower agent index)."""
+    p = _prepare(task, agent, score, capacity, n_tasks, task_layer)
+    layer = None if task_layer is None else np.asarray(task_layer, dtype=np.int64)
+    idle = np.zeros(len(p.capacity)) if idle_s is None else np.asarray(idle_s, dtype=np.float64)
+    if idle.shape != p.capacity.shape:
+        raise InvalidInput(f"idle_s needs one value per agent ({len(p.capacity)}), got {idle.shape}", field="idle_s")
+
+    def longest_idle(agents: IntArray, scores: NDArray[np.float64], left: IntArray, ks: IntArray) -> int:
+        return int(np.lexsort((agents, -idle[agents]))[0])
+
+    return _run(p, layer, longest_idle, by_best_score=False)
 
 
 def round_robin_arrays(

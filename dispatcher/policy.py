@@ -8,6 +8,7 @@ a task past its SLA alert (and again past escalation) moves up one layer so noth
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +24,7 @@ from dispatcher.errors import InvalidInput
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
 
 TERM_GRID = 1024.0
 """Terms are quantised to 1/1024: sums stay exact in floating point, so the solver's integer costs are
@@ -43,6 +45,8 @@ class AgentState:
     """Handling time so far today, for effort fairness."""
     shift: Shift | None = None
     """None = no roster known: on shift while available."""
+    idle_since: datetime | None = None
+    """When the agent last became free (a status change or a finished task); None = unknown."""
 
     def __post_init__(self) -> None:
         if isinstance(self.active_tasks, bool) or not isinstance(self.active_tasks, int) or self.active_tasks < 0:
@@ -65,6 +69,9 @@ class AgentState:
     def on_duty(self, now: datetime) -> bool:
         return self.available and (self.shift is None or self.shift.on_duty(now))
 
+    def idle_s(self, now: datetime) -> float:
+        return 0.0 if self.idle_since is None else max(0.0, (now - self.idle_since).total_seconds())
+
     def seconds_until_interruption(self, now: datetime) -> float:
         """Seconds until the next break or shift end; infinite without a known shift."""
         if self.shift is None:
@@ -84,6 +91,42 @@ class ScoredPairs(NamedTuple):
     agent: IntArray
     score: FloatArray
     terms: Mapping[str, FloatArray]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskBatch:
+    """Waiting tasks as arrays, one row a task: what the score terms read."""
+
+    skill: IntArray
+    """Column of the task's skill in ``AgentBatch.proficiency``; any value >= its width = held by nobody."""
+    rank: IntArray
+    """Quadrant rank, 0 = Q1 … 3 = Q4."""
+    age_s: FloatArray
+    """Seconds since the task was created."""
+    window_s: FloatArray
+    """Seconds from creation to the response due time."""
+    handle_s: FloatArray
+    """Expected handling time (the shift guard compares it with the time left before a break)."""
+    sticky: IntArray
+    """Row of the agent who last held the task or customer, -1 for none."""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentBatch:
+    """Agents as arrays, one row an agent."""
+
+    proficiency: IntArray
+    """(agents, skills): level 1..5, 0 = lacks the skill."""
+    primary: BoolArray
+    capacity: IntArray
+    spare: IntArray
+    ready: BoolArray
+    """On duty and available."""
+    time_left_s: FloatArray
+    """Seconds until the next break or shift end (inf when unknown)."""
+    handled_s: FloatArray
+    idle_s: FloatArray
+    """Seconds since the agent last became free (longest-idle routing)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,39 +193,15 @@ class AssignmentPolicy:
         if not self.fairness_horizon_s > 0:
             raise InvalidInput("fairness_horizon_s must be > 0", field="fairness_horizon_s")
 
-    # -- per-task quantities ---------------------------------------------------------------------
+    # -- arrays: the one scoring core, fed by the live service (domain objects) and the simulator --
 
-    def task_layers(self, tasks: Sequence[Task], now: datetime) -> IntArray | None:
-        """Priority layer per task (0 = first) under strict quadrants, else None."""
-        if not self.strict_quadrants:
-            return None
-        layers = np.array([t.quadrant.rank for t in tasks], dtype=np.int64)
-        if self.promote_overdue and len(tasks):
-            alert = np.array([now >= self.sla.alert_at(t) for t in tasks])
-            escalate = np.array([now >= self.sla.escalate_at(t) for t in tasks])
-            layers = np.maximum(layers - alert - escalate, 0)
-        return layers
-
-    def _urgency(self, tasks: Sequence[Task], now: datetime) -> FloatArray:
-        used = np.empty(len(tasks))
-        for i, t in enumerate(tasks):
-            window = max((self.sla.response_due(t) - t.created_at).total_seconds(), 1.0)
-            used[i] = (now - t.created_at).total_seconds() / window
-        return self.urgency_weight * np.clip(used, 0.0, self.urgency_cap)
-
-    # -- pairs ----------------------------------------------------------------------------------
-
-    def score_pairs(self, tasks: Sequence[Task], agents: Sequence[AgentState], now: datetime) -> ScoredPairs:
-        """All eligible (task, agent) pairs in task-major order with scores and named terms.
-
-        A task whose skill is outside ``self.skills`` (when set) is an error (``InvalidInput`` naming
-        it); a task whose skill no agent in ``agents`` holds gets no pairs and waits.
-        """
+    def batches(
+        self, tasks: Sequence[Task], agents: Sequence[AgentState], now: datetime
+    ) -> tuple[TaskBatch, AgentBatch]:
+        """Domain objects at ``now`` as the arrays :meth:`score` reads (rows keep the input order)."""
         require_aware(now, "now")
         _check_unique([t.id for t in tasks], "tasks")
         _check_unique([s.agent.id for s in agents], "agents")
-        skills = sorted({skill for s in agents for skill in s.agent.skills})
-        skill_index = {name: k for k, name in enumerate(skills)}
         if self.skills is not None:
             for row, t in enumerate(tasks):
                 if t.skill not in self.skills:
@@ -191,66 +210,115 @@ class AssignmentPolicy:
                         field="tasks",
                         row=row,
                     )
-        n_tasks, n_agents = len(tasks), len(agents)
-        if n_tasks == 0 or n_agents == 0:
-            empty_i = np.zeros(0, dtype=np.int64)
-            empty_f = np.zeros(0, dtype=np.float64)
-            return ScoredPairs(empty_i, empty_i, empty_f, {name: empty_f for name in TERM_NAMES})
-        prof = np.zeros((n_agents, len(skills) + 1), dtype=np.int64)  # last column: held by nobody
+        skills = sorted({skill for s in agents for skill in s.agent.skills})
+        skill_index = {name: k for k, name in enumerate(skills)}
+        prof = np.zeros((len(agents), len(skills)), dtype=np.int64)
         primary = np.zeros_like(prof, dtype=bool)
         for a, state in enumerate(agents):
             for name, level in state.agent.skills.items():
                 prof[a, skill_index[name]] = level
                 primary[a, skill_index[name]] = state.agent.is_primary(name)
-        spare = np.array([s.spare for s in agents], dtype=np.int64)
-        ready = np.array([s.on_duty(now) for s in agents], dtype=bool) & (spare > 0)
-        time_left = np.array([s.seconds_until_interruption(now) for s in agents], dtype=np.float64)
+        agent_ids = {s.agent.id: k for k, s in enumerate(agents)}
+        agent_batch = AgentBatch(
+            proficiency=prof,
+            primary=primary,
+            capacity=np.array([s.agent.capacity for s in agents], dtype=np.int64),
+            spare=np.array([s.spare for s in agents], dtype=np.int64),
+            ready=np.array([s.on_duty(now) for s in agents], dtype=bool),
+            time_left_s=np.array([s.seconds_until_interruption(now) for s in agents], dtype=np.float64),
+            handled_s=np.array([s.handled_today_s for s in agents], dtype=np.float64),
+            idle_s=np.array([s.idle_s(now) for s in agents], dtype=np.float64),
+        )
+        task_batch = TaskBatch(
+            skill=np.array([skill_index.get(t.skill, len(skills)) for t in tasks], dtype=np.int64),
+            rank=np.array([t.quadrant.rank for t in tasks], dtype=np.int64),
+            age_s=np.array([(now - t.created_at).total_seconds() for t in tasks], dtype=np.float64),
+            window_s=np.array(
+                [(self.sla.response_due(t) - t.created_at).total_seconds() for t in tasks], dtype=np.float64
+            ),
+            handle_s=np.array([t.expected_handle_s for t in tasks], dtype=np.float64),
+            sticky=np.array(
+                [agent_ids.get(t.previous_agent, -1) if t.previous_agent else -1 for t in tasks], dtype=np.int64
+            ),
+        )
+        return task_batch, agent_batch
 
-        skill_of = np.array([skill_index.get(t.skill, len(skills)) for t in tasks], dtype=np.int64)
-        quadrant_rank = np.array([t.quadrant.rank for t in tasks], dtype=np.int64)
-        important = quadrant_rank <= 1
-        aux_ok = np.array([t.quadrant in self.auxiliary_quadrants for t in tasks], dtype=bool)
-        handle_s = np.array([t.expected_handle_s for t in tasks], dtype=np.float64)
+    def layers(self, tasks: TaskBatch) -> IntArray | None:
+        """Priority layer per task (0 = first) under strict quadrants, else None: a task past its SLA
+        alert moves up one layer, past escalation one more."""
+        if not self.strict_quadrants:
+            return None
+        layers = tasks.rank.copy()
+        if self.promote_overdue and len(layers):
+            alert = tasks.age_s >= tasks.window_s + self.sla.alert_after_s
+            escalate = tasks.age_s >= tasks.window_s + self.sla.escalate_after_s
+            layers = np.maximum(layers - alert - escalate, 0)
+        return layers
 
-        # Eligibility, dense tasks x agents (task-major order from nonzero, agents ascending).
+    def score(self, tasks: TaskBatch, agents: AgentBatch) -> ScoredPairs:
+        """All eligible (task, agent) pairs in task-major order (agents ascending), scores and terms."""
+        n_tasks, n_agents = len(tasks.rank), len(agents.spare)
+        if n_tasks == 0 or n_agents == 0:
+            empty_i = np.zeros(0, dtype=np.int64)
+            empty_f = np.zeros(0, dtype=np.float64)
+            return ScoredPairs(empty_i, empty_i, empty_f, {name: empty_f for name in TERM_NAMES})
+        # last column: a skill no agent of the batch holds
+        prof = np.concatenate([agents.proficiency, np.zeros((n_agents, 1), np.int64)], axis=1)
+        primary = np.concatenate([agents.primary, np.zeros((n_agents, 1), bool)], axis=1)
+        skill_of = np.minimum(tasks.skill, prof.shape[1] - 1)
+        ready = agents.ready & (agents.spare > 0)
+        important = tasks.rank <= 1
+        aux_ok = np.array([q in self.auxiliary_quadrants for q in Quadrant], dtype=bool)[tasks.rank]
+
         has = prof.T[skill_of] > 0  # (tasks, agents)
         is_primary = primary.T[skill_of]
         eligible = has & ready[None, :] & (is_primary | aux_ok[:, None])
         if self.shift_guard:
-            eligible &= handle_s[:, None] <= time_left[None, :]
+            eligible &= tasks.handle_s[:, None] <= agents.time_left_s[None, :]
         ti, ai = np.nonzero(eligible)
         ti = ti.astype(np.int64)
         ai = ai.astype(np.int64)
 
         qweights = np.array([self.quadrant_weights[q] for q in Quadrant], dtype=np.float64)
         primary_pair = is_primary[ti, ai]
-        important_pair = important[ti]
-        capacity = np.array([s.agent.capacity for s in agents], dtype=np.float64)
-        handled = np.array([s.handled_today_s for s in agents], dtype=np.float64)
-        agent_ids = {s.agent.id: k for k, s in enumerate(agents)}
-        sticky_agent = np.array(
-            [agent_ids.get(t.previous_agent, -1) if t.previous_agent else -1 for t in tasks], dtype=np.int64
-        )
+        urgency = self.urgency_weight * np.clip(tasks.age_s / np.maximum(tasks.window_s, 1.0), 0.0, self.urgency_cap)
+        capacity = agents.capacity.astype(np.float64)
         n = len(ti)
         terms: dict[str, FloatArray] = {
             "base": np.full(n, self.base),
-            "quadrant": (np.zeros(n) if self.strict_quadrants else qweights[quadrant_rank[ti]]),
-            "urgency": self._urgency(tasks, now)[ti],
+            "quadrant": (np.zeros(n) if self.strict_quadrants else qweights[tasks.rank[ti]]),
+            "urgency": urgency[ti],
             "proficiency": self.proficiency_weight * (prof[ai, skill_of[ti]] - 1).astype(np.float64) / 4.0,
             "owner": np.where(
-                important_pair,
+                important[ti],
                 np.where(primary_pair, self.primary_bonus, 0.0),
                 np.where(primary_pair, 0.0, self.delegate_bonus),
             ),
-            "load": self.load_weight * (spare / capacity)[ai],
-            "fairness": self.fairness_weight * np.clip(1.0 - handled / self.fairness_horizon_s, 0.0, 1.0)[ai],
-            "sticky": np.where(sticky_agent[ti] == ai, self.sticky_bonus, 0.0),
+            "load": self.load_weight * (agents.spare / capacity)[ai],
+            "fairness": self.fairness_weight
+            * np.clip(1.0 - agents.handled_s / self.fairness_horizon_s, 0.0, 1.0)[ai],
+            "sticky": np.where(tasks.sticky[ti] == ai, self.sticky_bonus, 0.0),
         }
         score = np.zeros(n)
         for name in TERM_NAMES:
             terms[name] = np.round(terms[name] * TERM_GRID) / TERM_GRID
             score = score + terms[name]
         return ScoredPairs(ti, ai, score, terms)
+
+    # -- domain-level conveniences ----------------------------------------------------------------
+
+    def task_layers(self, tasks: Sequence[Task], now: datetime) -> IntArray | None:
+        """Priority layer per task (0 = first) under strict quadrants, else None."""
+        task_batch, _ = self.batches(tasks, (), now)
+        return self.layers(task_batch)
+
+    def score_pairs(self, tasks: Sequence[Task], agents: Sequence[AgentState], now: datetime) -> ScoredPairs:
+        """All eligible (task, agent) pairs in task-major order with scores and named terms.
+
+        A task whose skill is outside ``self.skills`` (when set) is an error (``InvalidInput`` naming
+        it); a task whose skill no agent in ``agents`` holds gets no pairs and waits.
+        """
+        return self.score(*self.batches(tasks, agents, now))
 
 
 def _check_unique(ids: Sequence[str], name: str) -> None:
@@ -425,3 +493,199 @@ def assign(
 ) -> Assignment:
     """Exact best assignment of ``tasks`` to ``agents`` at ``now`` under ``policy`` (default policy)."""
     return assign_with(assign_arrays, tasks, agents, now, policy)
+
+
+# -- the routing policy: what the live dispatcher, the simulator and an A/B arm all run -------------
+
+ROUTING_MODES = ("optimal", "greedy", "longest-idle")
+_WEIGHT_KEYS = (
+    "strict_quadrants", "promote_overdue", "base", "urgency_weight", "urgency_cap", "proficiency_weight",
+    "primary_bonus", "delegate_bonus", "load_weight", "fairness_weight", "fairness_horizon_s", "sticky_bonus",
+    "shift_guard",
+)
+"""The ``AssignmentPolicy`` fields a policy file may set (scalars), plus ``quadrant_weights``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Dispatch:
+    """One routing decision: the scored pairs, the layers and the solver's choice (rows = batch rows)."""
+
+    scored: ScoredPairs
+    layers: IntArray | None
+    result: ArrayAssignment
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingPolicy:
+    """A named, serialisable routing policy: score weights, how pairs are chosen and when.
+
+    ``mode`` optimal = the exact batch optimum (``dispatcher.assign``); greedy = tasks by priority, each
+    to its best-scoring agent; longest-idle = tasks by priority and arrival, each to the agent free
+    the longest. Batches run on a grid of ``batch_interval_s`` (0 = at every event); with
+    ``dispatch_at_once`` a batch in which no agent is wanted by more tasks than it has room for (each
+    task simply takes its best agent) is dispatched at once instead of waiting for the grid.
+    """
+
+    name: str = "live"
+    mode: str = "optimal"
+    batch_interval_s: float = 2.0
+    dispatch_at_once: bool = True
+    weights: AssignmentPolicy = field(default_factory=AssignmentPolicy)
+    max_batch: int = 500
+    """At most this many waiting tasks per skill (earliest response due first) enter one batch ..."""
+    batch_factor: int = 3
+    """... and at most ``batch_factor`` × the free capacity (but at least 20)."""
+
+    def __post_init__(self) -> None:
+        if not self.name or not str(self.name).strip():
+            raise InvalidInput("a policy needs a name", field="name")
+        if self.mode not in ROUTING_MODES:
+            raise InvalidInput(f"mode must be one of {ROUTING_MODES}, got {self.mode!r}", field="mode")
+        if not (0 <= self.batch_interval_s <= 3600):
+            raise InvalidInput(
+                f"batch_interval_s must be in [0, 3600] seconds, got {self.batch_interval_s!r}",
+                field="batch_interval_s",
+            )
+        for key in ("max_batch", "batch_factor"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidInput(f"{key} must be an integer >= 1, got {value!r}", field=key)
+
+    # -- what enters a batch, and when -----------------------------------------------------------
+
+    def batch_size(self, free_capacity: int) -> int:
+        """Waiting tasks per skill that enter one batch, given the free agents' spare capacity."""
+        return min(self.max_batch, max(20, self.batch_factor * free_capacity))
+
+    def next_batch_s(self, now_s: float) -> float:
+        """The first grid point strictly after ``now_s`` (seconds on any clock whose zero is on the grid)."""
+        if self.batch_interval_s == 0:
+            return now_s
+        return (math.floor(now_s / self.batch_interval_s) + 1) * self.batch_interval_s
+
+    # -- deciding ------------------------------------------------------------------------------------
+
+    def solve(self, tasks: TaskBatch, agents: AgentBatch, scored: ScoredPairs | None = None) -> Dispatch:
+        """Score the batch (unless ``scored`` already is its score) and choose pairs by ``mode``."""
+        scored = self.weights.score(tasks, agents) if scored is None else scored
+        layers = self.weights.layers(tasks)
+        args = (scored.task, scored.agent, scored.score, agents.spare, len(tasks.rank))
+        if self.mode == "optimal":
+            result = assign_arrays(*args, task_layer=layers)
+        else:
+            from dispatcher import baselines  # baselines build on this module
+
+            if self.mode == "greedy":
+                result = baselines.greedy_arrays(*args, task_layer=layers)
+            else:
+                result = baselines.longest_idle_arrays(*args, task_layer=layers, idle_s=agents.idle_s)
+        return Dispatch(scored, layers, result)
+
+    def decide(self, tasks: TaskBatch, agents: AgentBatch, *, batch_due: bool) -> Dispatch | None:
+        """The pairs to dispatch now, or None to wait for the next grid batch (the caller schedules it)."""
+        if batch_due or self.batch_interval_s == 0:
+            return self.solve(tasks, agents)
+        if not self.dispatch_at_once:
+            return None
+        scored = self.weights.score(tasks, agents)
+        if contended(scored, agents.spare):
+            return None
+        return self.solve(tasks, agents, scored)
+
+    def plan(
+        self, tasks: Sequence[Task], agents: Sequence[AgentState], now: datetime, *, batch_due: bool = True
+    ) -> Assignment | None:
+        """:meth:`decide` on domain objects, in canonical order (tasks by creation then id, agents by
+        id) so that every caller gets the same answer for the same state; None = wait."""
+        tasks = tuple(sorted(tasks, key=lambda t: (t.created_at, t.id)))
+        agents = tuple(sorted(agents, key=lambda s: s.agent.id))
+        task_batch, agent_batch = self.weights.batches(tasks, agents, now)
+        chosen = self.decide(task_batch, agent_batch, batch_due=batch_due)
+        if chosen is None:
+            return None
+        return build_assignment(tasks, agents, now, chosen.scored, chosen.result, chosen.layers)
+
+    # -- files -----------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The policy as plain data (what ``policy.toml`` holds); :meth:`from_dict` reads it back."""
+        w = self.weights
+        weights: dict[str, Any] = {key: getattr(w, key) for key in _WEIGHT_KEYS}
+        weights["quadrant_weights"] = {q.value: v for q, v in w.quadrant_weights.items()}
+        return {
+            "name": self.name, "mode": self.mode, "batch_interval_s": self.batch_interval_s,
+            "dispatch_at_once": self.dispatch_at_once, "max_batch": self.max_batch,
+            "batch_factor": self.batch_factor, "weights": weights,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, default_name: str = "live") -> RoutingPolicy:
+        """A policy from plain data; unknown keys and bad values are ``InvalidInput`` naming the key."""
+        if not isinstance(data, Mapping):
+            raise InvalidInput(f"a policy must be a table, got {data!r}", field="policy")
+        top = {"name", "mode", "batch_interval_s", "dispatch_at_once", "max_batch", "batch_factor", "weights"}
+        unknown = sorted(set(data) - top)
+        if unknown:
+            raise InvalidInput(f"unknown policy keys {unknown} (known: {sorted(top)})", field=unknown[0])
+        raw_weights = data.get("weights", {})
+        if not isinstance(raw_weights, Mapping):
+            raise InvalidInput(f"weights must be a table, got {raw_weights!r}", field="weights")
+        unknown = sorted(set(raw_weights) - {*_WEIGHT_KEYS, "quadrant_weights"})
+        if unknown:
+            raise InvalidInput(
+                f"unknown weights {unknown} (known: {sorted(_WEIGHT_KEYS)})", field=f"weights.{unknown[0]}"
+            )
+        weights: dict[str, Any] = {}
+        for key, value in raw_weights.items():
+            if key == "quadrant_weights":
+                if not isinstance(value, Mapping) or set(value) != {q.value for q in Quadrant}:
+                    raise InvalidInput("quadrant_weights needs Q1..Q4", field="weights.quadrant_weights")
+                weights[key] = {Quadrant(q): _number(v, f"weights.quadrant_weights.{q}") for q, v in value.items()}
+            elif key in ("strict_quadrants", "promote_overdue", "shift_guard"):
+                weights[key] = _flag(value, f"weights.{key}")
+            else:
+                weights[key] = _number(value, f"weights.{key}")
+        settings: dict[str, Any] = {"name": str(data.get("name", default_name))}
+        if "mode" in data:
+            settings["mode"] = str(data["mode"])
+        if "batch_interval_s" in data:
+            settings["batch_interval_s"] = _number(data["batch_interval_s"], "batch_interval_s")
+        if "dispatch_at_once" in data:
+            settings["dispatch_at_once"] = _flag(data["dispatch_at_once"], "dispatch_at_once")
+        for key in ("max_batch", "batch_factor"):
+            if key in data:
+                settings[key] = data[key]
+        try:
+            return cls(weights=AssignmentPolicy(**weights), **settings)
+        except InvalidInput as exc:
+            field_name = exc.field or "policy"
+            if field_name in _WEIGHT_KEYS or field_name == "quadrant_weights":
+                field_name = f"weights.{field_name}"
+            raise InvalidInput(exc.message, field=field_name) from exc
+
+
+def _number(value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidInput(f"{key} must be a finite number, got {value!r}", field=key)
+    return float(value)
+
+
+def _flag(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{key} must be true or false, got {value!r}", field=key)
+    return value
+
+
+def contended(scored: ScoredPairs, spare: IntArray) -> bool:
+    """Some agent is eligible for more tasks than it has room for (else each task takes its best agent)."""
+    if len(scored.agent) == 0:
+        return False
+    demand = np.bincount(scored.agent, minlength=len(spare))
+    return bool(np.any(demand > spare))
+
+
+LIVE = RoutingPolicy()
+GREEDY = RoutingPolicy(name="greedy", mode="greedy", batch_interval_s=0.0)
+LONGEST_IDLE = RoutingPolicy(name="longest-idle", mode="longest-idle", batch_interval_s=0.0)
+BUILTIN_POLICIES: Mapping[str, RoutingPolicy] = MappingProxyType({p.name: p for p in (LIVE, GREEDY, LONGEST_IDLE)})
+"""Policies a scenario or an A/B test may name without a file."""

@@ -18,7 +18,15 @@ import pandas as pd
 
 from dispatcher.errors import InvalidInput
 from forecasting.aht import aht_profile
-from forecasting.calendar import SpecialDay, horizon_factors, public_holidays
+from forecasting.calendar import (
+    DayNote,
+    PlannerDay,
+    SpecialDay,
+    check_holiday_mode,
+    day_notes,
+    plan_horizon,
+    public_holidays,
+)
 from forecasting.models import MODELS, Intervals
 from forecasting.select import ENSEMBLE, Backtest, backtest, choose, ensemble_members, model_input
 from forecasting.series import DayGrid, FloatArray, history_grids, parse_freq, parse_horizon_days
@@ -35,6 +43,8 @@ class QueueForecast:
     model: str
     frame: pd.DataFrame
     backtest: Backtest | None
+    notes: tuple[DayNote, ...] = ()
+    """Every horizon day forecast closed or treated as a holiday/special day, with the reason."""
 
 
 def auto_candidates() -> list[str]:
@@ -78,6 +88,8 @@ def forecast_queue(
     model: str = AUTO,
     holidays: Mapping[date, str] | None = None,
     special_days: Iterable[SpecialDay] = (),
+    planner: Iterable[PlannerDay] = (),
+    holiday_mode: str = "learn",
     origins: int = 4,
     backtest_horizon_days: int = 7,
     progress: Callable[[int], None] | None = None,
@@ -87,6 +99,7 @@ def forecast_queue(
     check_model(model)
     holidays = dict(holidays or {})
     specials = list(special_days)
+    planned = [p for p in planner if p.applies_to(grid.queue)]
     local = periods.tz_localize(None)
     period_day = local.normalize().to_numpy().astype("datetime64[D]")
     slot = ((local.hour * 60 + local.minute) // grid.freq_min).to_numpy()
@@ -102,16 +115,18 @@ def forecast_queue(
     else:
         candidates = [model]
     result = backtest(history, models=candidates, origins=origins, horizon_days=backtest_horizon_days,
-                      holidays=holidays, special_days=specials, ensemble=len(candidates) > 1,
-                      progress=progress)
+                      holidays=holidays, special_days=specials, planner=planned, holiday_mode=holiday_mode,
+                      ensemble=len(candidates) > 1, progress=progress)
     chosen = choose(result) if model == AUTO else model
-    calendar, inputs = model_input(history, holidays, specials)
+    calendar, inputs = model_input(history, holidays, specials, planned, holiday_mode)
     members = ensemble_members(result) if chosen == ENSEMBLE else [chosen]
     normal = np.median(np.stack([MODELS[m].fit(inputs).predict(days, levels=()).point for m in members]), axis=0)
-    point: FloatArray = normal * horizon_factors(history, calendar, days)[:, None]
+    plan = plan_horizon(history, calendar, days)
+    point: FloatArray = normal * np.array([f for f, _, _ in plan])[:, None]
     intervals = result.intervals(chosen, LEVELS) if chosen in result.points else None
     calib = intervals or Intervals()
-    bands = {lv: calib.bands(point, lv) for lv in LEVELS}
+    open_cells = calendar.open_mask(days) & (point.sum(axis=1) > 0)[:, None]
+    bands = {lv: calib.bands(point, lv, open_cells) for lv in LEVELS}
     aht = aht_profile(history, days)
     aht = np.where(point > 0, aht, 0.0)
     row = (period_day - first_day).astype(np.int64)
@@ -126,7 +141,16 @@ def forecast_queue(
         "aht_s": aht[row, slot],
         "model": chosen,
     })
-    return QueueForecast(grid.queue, chosen, frame[COLUMNS], result)
+    notes = day_notes(grid.queue, calendar, days, plan, point.sum(axis=1))
+    return QueueForecast(grid.queue, chosen, frame[COLUMNS], result, tuple(notes))
+
+
+def check_planner_queues(planner: Sequence[PlannerDay], grids: Mapping[str, DayGrid]) -> None:
+    """Every calendar row names a queue of the history (or none: all queues)."""
+    for row in planner:
+        if row.queue is not None and row.queue not in grids:
+            raise InvalidInput(f"unknown queue {row.queue!r}; the history has {sorted(grids)}", field="queue",
+                               row=row.row)
 
 
 def _forecast_one(grid: DayGrid, periods: pd.DatetimeIndex, kwargs: dict[str, object]) -> QueueForecast:
@@ -143,14 +167,18 @@ def forecast_queues(
     subdivision: str | None = None,
     timezone: str = "America/New_York",
     special_days: Sequence[SpecialDay] = (),
+    planner: Sequence[PlannerDay] = (),
+    holiday_mode: str = "learn",
     origins: int = 4,
     n_jobs: int = 1,
     progress: Callable[[int], None] | None = None,
 ) -> list[QueueForecast]:
     """Forecast every queue (in ``n_jobs`` processes when > 1; progress then ticks per queue)."""
     check_model(model)
+    check_holiday_mode(holiday_mode)
     if not grids:
         raise InvalidInput("history has no queues", field="queue")
+    check_planner_queues(planner, grids)
     freq_min = next(iter(grids.values())).freq_min
     horizon_days = horizon if isinstance(horizon, int) else parse_horizon_days(horizon)
     periods = horizon_window(grids, freq_min=freq_min, horizon_days=horizon_days, start=start, timezone=timezone)
@@ -158,7 +186,8 @@ def forecast_queues(
     last = periods[-1].date()
     holidays = public_holidays(country, first, last, subdivision)
     kwargs: dict[str, object] = {"model": model, "holidays": holidays, "special_days": tuple(special_days),
-                                 "origins": origins, "backtest_horizon_days": min(horizon_days, 7)}
+                                 "planner": tuple(planner), "holiday_mode": holiday_mode, "origins": origins,
+                                 "backtest_horizon_days": min(horizon_days, 7)}
     if n_jobs > 1 and len(grids) > 1:
         with ProcessPoolExecutor(max_workers=n_jobs) as pool:
             results = []
@@ -181,6 +210,8 @@ def forecast_frame(
     subdivision: str | None = None,
     timezone: str = "America/New_York",
     special_days: Sequence[SpecialDay] = (),
+    planner: Sequence[PlannerDay] = (),
+    holiday_mode: str = "learn",
     origins: int = 4,
     n_jobs: int = 1,
     time_col: str | None = None,
@@ -193,5 +224,5 @@ def forecast_frame(
                           queue_col=queue_col)
     results = forecast_queues(grids, horizon=horizon, start=start, model=model, country=country,
                               subdivision=subdivision, timezone=timezone, special_days=special_days,
-                              origins=origins, n_jobs=n_jobs)
+                              planner=planner, holiday_mode=holiday_mode, origins=origins, n_jobs=n_jobs)
     return pd.concat([r.frame for r in results], ignore_index=True)

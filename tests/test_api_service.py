@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import redis
 from fastapi.testclient import TestClient
 
@@ -264,12 +265,14 @@ def run_load(redis_url: str, tmp: Path, *, n_tasks: int, n_creators: int, n_agen
         raw.close()
 
 
+@pytest.mark.slow
 def test_concurrent_clients_agents_and_two_dispatch_loops_complete_every_task_once(
     redis_url: str, tmp_path: Path
 ) -> None:
     run_load(redis_url, tmp_path, n_tasks=1000, n_creators=8, n_agents=10)
 
 
+@pytest.mark.slow
 def test_issue_size_load_10000_tasks_8_clients_50_agents_two_loops(redis_url: str, tmp_path: Path) -> None:
     run_load(redis_url, tmp_path, n_tasks=10_000, n_creators=8, n_agents=50, timeout_s=900)
 
@@ -288,6 +291,7 @@ def _create_until_stopped(base: str, key: str, acked: list[str], stop_flag: thre
             i += 1
 
 
+@pytest.mark.slow
 def test_kill_9_of_the_api_process_loses_no_acknowledged_task_and_restart_requeues_expired_offers(
     redis_url: str, tmp_path: Path
 ) -> None:

@@ -89,7 +89,7 @@ def test_panels_need_a_supervisor_key(client: TestClient) -> None:
 def test_absent_panel_file_is_served_as_no_data(client: TestClient) -> None:
     for name in ("forecast_today", "coverage_today", "shifts_today", "simulation"):
         assert client.get(f"/dashboard/panels/{name}", headers=auth()).json() == {
-            "name": name, "data": None, "error": None}
+            "name": name, "data": None, "error": None, "source": "file"}
 
 
 def test_panel_serves_what_the_demo_wrote(client: TestClient, tmp_path: Path) -> None:

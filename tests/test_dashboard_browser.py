@@ -2,7 +2,8 @@
 
 Needs Debian's /usr/bin/chromium and the playwright package (never `playwright install`): skipped
 without them, but a failure when the CI environment variable is set (scripts/install-browser
-provides both). Saves a screenshot to docs/dashboard.png.
+provides both). Saves a screenshot to .dispatchwise/screenshots/dashboard.png (untracked: a test run
+never rewrites docs/; ``scripts/screenshot`` copies it to docs/dashboard.png on purpose).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from api.service.settings import Settings
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "dashboard.png"
+SCREENSHOT = Path(__file__).resolve().parent.parent / ".dispatchwise" / "screenshots" / "dashboard.png"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",

@@ -8,11 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
+import pytest
+
 from api.demo.report import PNG_SIGNATURE
 from api.ports import free_port
 from api.service.dashboard.panels import PANEL_NAMES, read_panel
 
 
+@pytest.mark.slow
 def test_demo_runs_the_whole_pipeline_and_writes_report_and_panels(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DISPATCHWISE_BOOTSTRAP_KEY")}
     env["DISPATCHWISE_DATA_DIR"] = str(tmp_path / "state")
@@ -32,6 +36,11 @@ def test_demo_runs_the_whole_pipeline_and_writes_report_and_panels(tmp_path: Pat
     created = int(re.search(r"tasks created\s*│\s*([\d,]+)", out).group(1).replace(",", ""))  # type: ignore[union-attr]
     answered = int(re.search(r"answered\s*│\s*([\d,]+)", out).group(1).replace(",", ""))  # type: ignore[union-attr]
     assert created > 100 and 0 < answered <= created
+    # the demo publishes its plan to the live service and one replay agent comes back late from a break
+    assert re.search(r"published forecast\s*│\s*version 1", out) and re.search(r"published roster\s*│\s*version 1", out)
+    late = re.search(r"adherence alerts\s*│\s*(\d+) \(([^)]*)\); (\S+) back 15 min late from break", out)
+    assert late is not None, out[-3000:]
+    assert int(late.group(1)) >= 1 and late.group(3) in late.group(2).split(", ")
 
     report = tmp_path / "state" / "report"
     for plot in ("forecast.png", "requirements.png", "roster.png", "scenarios.png"):
@@ -42,3 +51,16 @@ def test_demo_runs_the_whole_pipeline_and_writes_report_and_panels(tmp_path: Pat
         assert read_panel(report, name) is not None, name
     for name in ("forecast.csv", "requirements.csv", "roster.csv", "coverage.csv", "simulation.csv"):
         assert (tmp_path / "state" / "demo" / name).stat().st_size > 0
+
+
+def test_the_what_if_panel_shows_the_simulated_abandonment_not_zero() -> None:
+    from api.cli.commands.demo import scenario_results
+
+    rows = [("baseline", "service_level", 0.91, 0.90, 0.92), ("baseline", "abandon_rate", 0.0047, 0.004, 0.005),
+            ("baseline", "asa_s", 12.0, 11.0, 13.0), ("baseline", "occupancy", 0.8, 0.79, 0.81),
+            ("volume +20%", "service_level", 0.7, 0.68, 0.72), ("volume +20%", "abandon_rate", 0.0071, 0.006, 0.008)]
+    results = pd.DataFrame(rows, columns=["scenario", "kpi", "mean", "ci95_lo", "ci95_hi"]).assign(replications=5)
+    baseline, busier = scenario_results(results)
+    assert baseline.abandonment == pytest.approx(0.0047) and busier.abandonment == pytest.approx(0.0071)
+    assert baseline.ci95["service_level"] == (0.90, 0.92)
+    assert busier.asa_s is None and busier.occupancy is None  # not simulated: missing, not zero

@@ -11,7 +11,7 @@ import statsmodels.api as sm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forecasting import SpecialDay, forecast_frame, reforecast_rest_of_day
+from forecasting import PlannerDay, SpecialDay, forecast_frame, reforecast_rest_of_day
 from forecasting.calendar import public_holidays
 from forecasting.forecast import COLUMNS, forecast_queues
 from forecasting.intraday import reforecast_table
@@ -79,15 +79,16 @@ def test_auto_recovers_a_known_weekly_profile_within_tolerance() -> None:
     assert abs(table["volume"].sum() / truth.sum() - 1) < 0.03
 
 
-def test_holiday_in_horizon_is_closed_and_next_open_day_gets_the_rebound() -> None:
+def test_holiday_closed_by_the_planner_is_zero_and_next_open_day_gets_the_learned_rebound() -> None:
     first = date(2025, 11, 3)
     history_end = first + timedelta(days=7 * 14)
     holidays = public_holidays("US", first, history_end + timedelta(days=14))
     closed = frozenset(d for d in holidays if d.weekday() < 6 and d < history_end)
     history = interval_history(first, 14, seed=5, closed_days=closed, rebound=1.3)
-    table = forecast_frame(history, freq=f"{FREQ_MIN}min", horizon="14d", country="US", origins=2)
+    holiday = date(2026, 2, 16)  # Presidents' Day, a Monday in the horizon, never seen in history
+    table = forecast_frame(history, freq=f"{FREQ_MIN}min", horizon="14d", country="US", origins=2,
+                           planner=[PlannerDay(holiday, "closed")])
     daily = table.groupby(table["period_start"].dt.date)["volume"].sum()
-    holiday = date(2026, 2, 16)  # Presidents' Day, a Monday in the horizon
     assert holiday in holidays and holiday > max(closed)
     assert daily[holiday] == 0
     normal_tuesday = daily[date(2026, 2, 10)]

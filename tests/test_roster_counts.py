@@ -10,8 +10,8 @@ from dispatcher.roster import counts as count_model
 from dispatcher.roster.explain import precheck
 from dispatcher.roster.grid import build_candidates, build_groups
 from dispatcher.roster.problem import RosterProblem
+from dispatcher.roster.rules import COUNT_RULES
 from dispatcher.roster.rules.breaks import best_offsets
-from dispatcher.roster.solve import COUNT_RULES
 
 
 def _model(problem: RosterProblem) -> count_model.CountModel:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,17 @@ def test_cli_re_roster_keeps_pins_and_honours_absence_and_preferences(tmp_path: 
     assert pinned.exit_code == 0, pinned.output
     rows = list(csv.DictReader(out.open()))
     assert any(r["agent_id"] == "a1" and r["start"] == "2026-01-12T09:00:00-05:00" for r in rows)
+
+
+def test_agents_with_skills_no_requirement_asks_for_are_named_and_strict_makes_it_an_error(tmp_path: Path) -> None:
+    agents, templates, req = _inputs(tmp_path)
+    typo = replace(AGENTS[0], skills={**AGENTS[0].skills, "bilingg": 3})
+    write_agents(agents, [typo, *AGENTS[1:]])
+    args = ["roster", str(req), "--agents", str(agents), "--templates", str(templates), "--time-limit", "3",
+            "--workers", "1", "--out", str(tmp_path / "roster.csv"), "--timezone", "America/New_York", "--no-explain"]
+    warned = CliRunner().invoke(app, args)
+    assert warned.exit_code == 0, warned.output
+    assert "warning" in warned.output and "'bilingg'" in warned.output and typo.id in warned.output
+    with pytest.raises(InvalidInput) as err:
+        CliRunner().invoke(app, [*args, "--strict"], catch_exceptions=False)
+    assert err.value.field == "skills" and "'bilingg'" in err.value.message

@@ -91,7 +91,7 @@ def test_rest_rule_forbids_a_late_shift_before_an_early_one() -> None:
 
 
 def test_max_hours_caps_the_week() -> None:
-    req = requirements([("billing", d, "09:00", "13:00", 1) for d in range(3)], days=3)
+    req = requirements([("billing", d, "09:00", "13:00", 1) for d in range(3)], days=7)
     result = solve(problem(req, [agent("a", max_hours_week=8)], [template("p4", "09:00", 4)]))
     assert len(result.roster) == 2
     assert result.paid_hours == 8.0
@@ -110,7 +110,7 @@ def test_max_consecutive_days_forces_a_day_off_in_a_run() -> None:
 
 
 def test_contract_minimum_adds_a_shift_that_coverage_alone_would_not_pay_for() -> None:
-    req = requirements([("billing", 0, "09:00", "11:00", 1), ("billing", 1, "09:00", "09:15", 1)], days=2)
+    req = requirements([("billing", 0, "09:00", "11:00", 1), ("billing", 1, "09:00", "09:15", 1)], days=7)
     without = solve(problem(req, [agent("a", min_hours_week=0)], [template("p2", "09:00", 2)]))
     assert without.paid_hours == 2.0  # 15 min short is cheaper than 1 h 45 min over
     result = solve(problem(req, [agent("a", min_hours_week=4)], [template("p2", "09:00", 2)]))

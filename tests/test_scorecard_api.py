@@ -239,17 +239,14 @@ def test_stale_preview_is_409_and_applies_nothing(client: TestClient, redis_clie
 
 def test_scorecard_of_work_done_through_the_live_service(redis_url: str, redis_client: redis.Redis,
                                                          tmp_path: Any) -> None:
-    """Mounted as the lead mounts it (under /v1, supervisor only) on the real app: tasks created,
-    offered, accepted and completed over HTTP show up in the agent's scorecard with their outcome."""
-    from fastapi import Depends
-
+    """Through the app exactly as ``create_app()`` builds it (so it fails if the app stops mounting
+    the router under /v1 behind the supervisor role): tasks created, offered, accepted and completed
+    over HTTP show up in the agent's scorecard with their outcome."""
     from api.service.app import create_app
-    from api.service.deps import require_supervisor
     from api.service.settings import Settings
 
     boot = "boot-key"
     app = create_app(Settings(redis_url=redis_url, bootstrap_key=boot, data_dir=tmp_path), dispatch=False)
-    app.include_router(router, prefix="/v1", dependencies=[Depends(require_supervisor)])
     sup = {"Authorization": f"Bearer {boot}"}
     with TestClient(app) as tc:
         clock = Clock()

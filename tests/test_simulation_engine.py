@@ -73,7 +73,7 @@ def test_optimizer_serves_urgent_important_task_before_older_unimportant_one() -
     greedy = run(tasks, staffing, "greedy")
     assert optimizer.start_s[2] < optimizer.start_s[1], "Q1 jumps the queue"
     assert greedy.start_s[1] < greedy.start_s[2], "greedy is first come, first served"
-    assert optimizer.start_s[2] <= 102.0 + SimulationConfig().batch_interval_s
+    assert optimizer.start_s[2] <= 102.0 + SimulationConfig().routing_policy.batch_interval_s
 
 
 def test_agent_finishes_the_task_in_hand_then_takes_no_work_on_break() -> None:
@@ -183,7 +183,7 @@ def test_honoured_skill_plan_keeps_the_agent_to_the_planned_skill(routing: str) 
     free = simulate(tasks, planned, SimulationConfig(routing=routing), queues=queues, horizon_s=200.0)
     kept = simulate(tasks, planned, SimulationConfig(routing=routing, honour_skill_plan=True), queues=queues,
                     horizon_s=200.0)
-    batch = SimulationConfig().batch_interval_s if routing == "optimizer" else 0.0
+    batch = SimulationConfig().routing_policy.batch_interval_s if routing == "optimizer" else 0.0
     assert free.start_s[0] <= 10.0 + batch, "by default the agent serves any of its skills"
     assert kept.start_s[1] <= 20.0 + batch, "the q0 task is served inside the q0 block"
     assert 100.0 <= kept.start_s[0] <= 100.0 + batch, "the q1 task waits for the q1 block"

@@ -195,3 +195,20 @@ def test_api_needs_a_supervisor_and_names_bad_values(client: TestClient) -> None
     bad["targets"]["shrinkage"] = 1.0
     response = client.post("/v1/staffing/requirements", json=bad, headers={"Authorization": f"Bearer {BOOT}"})
     assert response.status_code == 422 and "shrinkage" in response.json()["detail"]
+
+
+def test_staff_repeats_the_forecast_s_assumed_days_and_carries_them_to_the_requirements(
+    forecast: Path, tmp_path: Path
+) -> None:
+    from api.formats.forecast import read_forecast_notes, write_notes
+    from forecasting.calendar import DayNote
+
+    first_day = pd.Timestamp(pd.read_csv(forecast)["period_start"].iloc[0]).date()
+    note = DayNote(day=first_day, queue="billing", status="open", factor=1.0,
+                   reason="open: Veterans Day never seen in history")
+    write_notes(forecast, [note])
+    out = tmp_path / "req.csv"
+    result = run("staff", str(forecast), "--service-level", "80/20", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "Veterans Day never seen in history" in result.stdout
+    assert read_forecast_notes(out) == [note]

@@ -56,7 +56,13 @@ def running_service(settings: Settings) -> Iterator[str]:
     with the service for one interpreter's GIL.
     """
     env = {**os.environ, "DISPATCHWISE_DATA_DIR": str(settings.data_dir),
-           "DISPATCHWISE_BOOTSTRAP_KEY": settings.bootstrap_key or ""}
+           "DISPATCHWISE_BOOTSTRAP_KEY": settings.bootstrap_key or "", "DISPATCHWISE_TIMEZONE": settings.timezone,
+           "DISPATCHWISE_OFFER_TTL_S": str(settings.offer_ttl_s),
+           "DISPATCHWISE_ADHERENCE_THRESHOLD_S": str(settings.adherence_threshold_s)}
+    if settings.sim_clock_start is not None:  # the replayed day is the service's "today"
+        env |= {"DISPATCHWISE_SIM_CLOCK_START": settings.sim_clock_start.isoformat(),
+                "DISPATCHWISE_SIM_CLOCK_ANCHOR": repr(settings.sim_clock_anchor or time.time()),
+                "DISPATCHWISE_SIM_CLOCK_SPEED": repr(settings.sim_clock_speed)}
     log_path = Path(settings.data_dir) / "serve.log"
     with log_path.open("ab") as log:
         child = subprocess.Popen(
@@ -141,13 +147,33 @@ def clip_shift(shift: Shift, start: datetime, end: datetime) -> Shift | None:
     return Shift(agent_id=shift.agent_id, start=lo, end=hi, breaks=breaks, template=shift.template)
 
 
+LATE_FROM_BREAK_S = 15 * 60.0
+"""The demo's one agent back late from a break (simulated seconds): past the adherence threshold."""
+
+
+def sim_clock_for(window_start: datetime, speed: float, lead_wall_s: float) -> tuple[datetime, float, float]:
+    """(clock start, its wall anchor, wall time of the window start) for a service whose clock runs
+    ``speed`` times as fast and reaches the window start ``lead_wall_s`` from now (boot, register, publish)."""
+    anchor = time.time()
+    return window_start - timedelta(seconds=lead_wall_s * speed), anchor, anchor + lead_wall_s
+
+
+def late_agent_of(shifts: tuple[Shift, ...], after: datetime) -> str | None:
+    """The first agent (by id) whose first break starts after ``after`` and ends before its shift does."""
+    return next((s.agent_id for s in sorted(shifts, key=lambda s: s.agent_id)
+                 if s.breaks and s.breaks[0].start > after and s.breaks[0].end < s.end), None)
+
+
 def run_replay(
     base_url: str, key: str, today: pd.DataFrame, roster_path: Path, agents_path: Path, *,
     replay_day: date, window: tuple[time_of_day, time_of_day], speed: float, console: Console,
+    forecast_path: Path | None = None, day_start_unix: float | None = None,
 ) -> tuple[list[tuple[str, str]], dict[str, float | None]]:
+    """Replay the window; with ``forecast_path`` the forecast and the window's roster are published first
+    and one agent comes back late from a break (its adherence alert is counted in the rows)."""
     from api.demo.replay import Replay, arrivals_from_contacts
     from api.formats.agents import read_agents
-    from api.formats.roster import read_roster
+    from api.formats.roster import read_roster, write_roster
 
     agents = read_agents(agents_path)
     roster = read_roster(roster_path, agents)
@@ -157,7 +183,15 @@ def run_replay(
     day_shifts = tuple(c for s in roster.shifts if (c := clip_shift(s, start, end)) is not None)
     day_roster = Roster(week_start=roster.week_start, shifts=day_shifts)
     arrivals = [a for a in arrivals_from_contacts(today) if start <= a.at < end]
-    replay = Replay(base_url, key, speed=speed, day_start=start)
+    plan_files: list[tuple[str, Path]] = []
+    late = None
+    if forecast_path is not None:
+        published_roster = roster_path.with_name("roster_published.csv")
+        write_roster(published_roster, day_roster)
+        plan_files = [("forecast", forecast_path), ("roster", published_roster)]
+        late = late_agent_of(day_shifts, start)
+    replay = Replay(base_url, key, speed=speed, day_start=start, day_start_unix=day_start_unix,
+                    plan_files=plan_files, late_agent=late, late_by_s=LATE_FROM_BREAK_S)
     on_shift = {s.agent_id for s in day_shifts}
     with progress_bar(console) as progress:
         bar = progress.add_task(
@@ -167,4 +201,14 @@ def run_replay(
                                          on_progress=lambda n: progress.update(bar, completed=n)))
     kpis: dict[str, float | None] = {"service_level": summary.service_level, "asa_s": summary.asa_s,
                                      "abandonment_rate": None, "occupancy": None}
-    return summary.rows(), kpis
+    rows = summary.rows()
+    for (kind, _), reply in zip(plan_files, replay.published, strict=False):
+        rows.append((f"published {kind}",
+                     f"version {reply['version']}, {reply['rows']} rows, {reply['from']} to {reply['to']}"))
+    if plan_files:
+        alerts = httpx.get(f"{base_url}/v1/alerts", headers={"Authorization": f"Bearer {key}"}, timeout=30).json()
+        adherence = [a for a in alerts if a.get("kind") == "adherence"]
+        who = sorted({str(a.get("agent_id")) for a in adherence})
+        rows.append(("adherence alerts", f"{len(adherence)}" + (f" ({', '.join(who)})" if who else "") +
+                     (f"; {late} back {LATE_FROM_BREAK_S / 60:.0f} min late from break" if late else "")))
+    return rows, kpis

@@ -5,6 +5,11 @@ HTTP: tasks are created at their (scaled) arrival times; each rostered agent goe
 the start of its shift, long-polls ``/next``, accepts, works for the (scaled) handle time,
 completes, takes its breaks and goes offline at the end of its shift. Waiting times are measured
 by the client and scaled back to simulated seconds.
+
+With ``plan_files`` the replay publishes the forecast and the roster it follows (after registering
+the agents the roster names). With ``day_start_unix`` its clock is the service's simulated one
+(``Settings.sim_clock_*``): ``day_start`` falls at that wall time. One agent can come back late from
+its first break (``late_agent``, ``late_by_s``), so real-time adherence has something to show.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import time
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -119,9 +125,17 @@ def summarize(log: ReplayLog, speed: float, sla: SlaPolicy, wall_s: float) -> Re
 
 class Replay:
     def __init__(self, base_url: str, key: str, *, speed: float, day_start: datetime,
-                 sla: SlaPolicy | None = None) -> None:
+                 sla: SlaPolicy | None = None, day_start_unix: float | None = None,
+                 plan_files: Sequence[tuple[str, Path]] = (), late_agent: str | None = None,
+                 late_by_s: float = 0.0) -> None:
         self.base_url = base_url
+        self.key = key
         self.headers = {"Authorization": f"Bearer {key}"}
+        self.day_start_unix = day_start_unix
+        self.plan_files = tuple(plan_files)
+        self.late_agent = late_agent
+        self.late_by_s = late_by_s
+        self.published: list[dict[str, object]] = []
         self.speed = speed
         self.day_start = day_start
         self.sla = sla or SlaPolicy()
@@ -147,6 +161,13 @@ class Replay:
             response = await client.put(f"/v1/agents/{agent.id}", json=body)
             response.raise_for_status()
             await client.put(f"/v1/agents/{agent.id}/status", json={"status": "offline"})
+
+    async def publish(self) -> None:
+        """Publish the plan files (forecast, roster) to the service, as ``dispatchwise publish`` does."""
+        from api.cli.commands.publish import publish_file
+
+        for kind, path in self.plan_files:
+            self.published.append(await asyncio.to_thread(publish_file, kind, path, url=self.base_url, key=self.key))
 
     async def feed(self, client: httpx.AsyncClient, arrivals: Sequence[Arrival],
                    on_progress: Callable[[int], None]) -> None:
@@ -176,7 +197,8 @@ class Replay:
             if pending_breaks and self.wall_of(pending_breaks[0].start) <= self.now_wall():
                 brk = pending_breaks.pop(0)
                 await client.put(f"/v1/agents/{agent_id}/status", json={"status": "break"})
-                await self.sleep_until(brk.end)
+                late = agent_id == self.late_agent and len(pending_breaks) == len(shift.breaks) - 1
+                await self.sleep_until(brk.end + timedelta(seconds=self.late_by_s if late else 0.0))
                 await client.put(f"/v1/agents/{agent_id}/status", json={"status": "available"})
                 continue
             try:
@@ -209,7 +231,10 @@ class Replay:
         async with httpx.AsyncClient(base_url=self.base_url, headers=self.headers, limits=limits,
                                      timeout=30.0) as client:
             await self.register(client, agents)
+            await self.publish()
             self.t0 = time.monotonic()
+            if self.day_start_unix is not None:  # the service's simulated clock reads day_start then
+                self.t0 += self.day_start_unix - time.time()
             workers = [asyncio.create_task(self.work(client, shift)) for shift in roster.shifts]
             await self.feed(client, sorted(arrivals, key=lambda a: a.at), on_progress)
             # let the last shifts finish the work that is left, then stop everyone

@@ -8,9 +8,10 @@ Formats
   (routing, batch_interval_s, answer_within_s, mean_patience_s, handle_distribution, handle_sigma,
   urgent_share, important_share, volume_uncertainty = true to draw each replication's forecast error
   from the forecast's 95% intervals ``volume_lo95``/``volume_hi95``; honour_skill_plan = true to keep
-  agents to the roster's skill blocks) and a list ``scenarios`` of
+  agents to the roster's skill blocks; policy = the routing policy: ``live``, ``greedy``,
+  ``longest-idle`` or a policy.toml path relative to the scenario file) and a list ``scenarios`` of
   tables with ``name`` and any of volume, aht, absentees, random_absentees, roster_edits, routing,
-  sl_target_s, shrinkage, patience_s. ``roster_edits`` is a list of ``{agent, start, end}`` with
+  policy, sl_target_s, shrinkage, patience_s. ``roster_edits`` is a list of ``{agent, start, end}`` with
   ``HH:MM`` times on the first simulated day or ISO timestamps. A scenario named ``baseline`` is the
   reference; without one the unchanged inputs are added as ``baseline``.
 - history (contacts.csv of ``dispatchwise generate``): ``queue,created_at,handle_time_s,urgent,important,
@@ -34,6 +35,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from api.formats.forecast import read_forecast as read_forecast_csv
+from api.formats.policy import resolve_policy
 from dispatcher.errors import DispatchwiseError, InvalidInput
 from dispatcher.simulation.arrivals import History, demand_from_history, fit_lognormal_sigma
 from dispatcher.simulation.model import Demand, SimulationConfig
@@ -43,11 +46,11 @@ from dispatcher.simulation.study import build_study, roster_window
 
 SIMULATION_KEYS = {
     "routing", "batch_interval_s", "answer_within_s", "mean_patience_s", "handle_distribution",
-    "handle_sigma", "urgent_share", "important_share", "volume_uncertainty", "honour_skill_plan",
+    "handle_sigma", "urgent_share", "important_share", "volume_uncertainty", "honour_skill_plan", "policy",
 }
 SCENARIO_KEYS = {
     "name", "volume", "aht", "absentees", "random_absentees", "roster_edits", "routing", "sl_target_s",
-    "shrinkage", "patience_s",
+    "shrinkage", "patience_s", "policy",
 }
 EDIT_KEYS = {"agent", "start", "end"}
 FILE_KEY_OF_FIELD = {
@@ -65,33 +68,10 @@ def read_forecast(path: Path, start: datetime | None = None, end: datetime | Non
     """Forecast (or truth) CSV → Demand on one grid of equal periods shared by all queues.
 
     With ``start``/``end`` only periods starting in [start, end) are kept (and checked for gaps)."""
-    if not path.exists():
-        raise InvalidInput("file not found", file=str(path))
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"malformed CSV: {exc}", file=str(path)) from exc
-    volume_col = "volume" if "volume" in frame.columns else "expected_volume"
-    aht_col = "aht_s" if "aht_s" in frame.columns else "expected_aht_s"
-    missing = [c for c in ("queue", "period_start", volume_col, aht_col) if c not in frame.columns]
-    if missing:
-        raise InvalidInput(f"missing columns {missing}; found {list(frame.columns)}", file=str(path), row=1)
-    if frame.empty:
-        raise InvalidInput("no forecast rows", file=str(path))
-    frame["_row"] = np.arange(len(frame)) + 2
-    stamps = []
-    for text, row in zip(frame["period_start"].astype(str), frame["_row"], strict=True):
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError as exc:
-            raise InvalidInput(f"not an ISO timestamp: {text!r}", file=str(path), row=int(row),
-                               field="period_start") from exc
-        if moment.tzinfo is None:
-            raise InvalidInput(f"timestamp {text!r} has no UTC offset", file=str(path), row=int(row),
-                               field="period_start")
-        stamps.append(moment)
-    frame["_t"] = pd.to_datetime([s.timestamp() for s in stamps], unit="s", utc=True)
-    tz = stamps[0].tzinfo
+    frame = read_forecast_csv(path)
+    frame["_row"], frame["_t"] = frame["row"], frame["start"]
+    volume_col, aht_col = "volume", "aht_s"
+    tz = datetime.fromisoformat(frame["period_start"].iloc[0]).tzinfo
     if start is not None or end is not None:
         lo = pd.Timestamp(start) if start is not None else frame["_t"].min()
         hi = pd.Timestamp(end) if end is not None else frame["_t"].max() + pd.Timedelta(seconds=1)
@@ -99,14 +79,6 @@ def read_forecast(path: Path, start: datetime | None = None, end: datetime | Non
         if frame.empty:
             raise InvalidInput(f"no forecast periods between {start} and {end}", file=str(path),
                                field="period_start")
-    for column in (volume_col, aht_col):
-        values = pd.to_numeric(frame[column], errors="coerce")
-        bad = ~np.isfinite(values.to_numpy(dtype=float)) | (values.to_numpy(dtype=float) < 0)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise InvalidInput(f"{column} must be a number >= 0, got {frame[column].iloc[i]!r}",
-                               file=str(path), row=int(frame["_row"].iloc[i]), field=column)
-        frame[column] = values.astype(float)
     queues = tuple(str(q) for q in dict.fromkeys(frame["queue"].astype(str)))
     grids = {}
     for queue in queues:
@@ -306,6 +278,10 @@ def parse_scenarios(
     settings = data.get("simulation", {})
     _check_keys(settings, SIMULATION_KEYS, "simulation", path)
     config = base or SimulationConfig()
+    base_dir = Path(path).parent if isinstance(path, Path) else None
+    settings = dict(settings)
+    if "policy" in settings:
+        settings["policy"] = resolve_policy(settings["policy"], base_dir, "simulation.policy")
     try:
         config = SimulationConfig(**{**{f.name: getattr(config, f.name) for f in fields(config)}, **settings})
     except DispatchwiseError as exc:
@@ -340,6 +316,7 @@ def parse_scenarios(
             for key in ("sl_target_s", "patience_s")
             if key in table
         }
+        policy = resolve_policy(table["policy"], base_dir, f"{where}.policy") if "policy" in table else None
         try:
             scenarios.append(Scenario(
                 name=str(table["name"]),
@@ -352,6 +329,7 @@ def parse_scenarios(
                 answer_within_s=optional.get("sl_target_s"),
                 shrinkage=_number(table.get("shrinkage", 0.0), "shrinkage", where, path),
                 mean_patience_s=optional.get("patience_s"),
+                policy=policy,
             ))
         except DispatchwiseError as exc:
             if exc.file is not None:

@@ -33,18 +33,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import yaml
 
+from api.formats.forecast import parse
+from api.formats.forecast import read_forecast as read_forecast  # noqa: PLC0414 (re-export: the one forecast reader)
 from dispatcher.errors import DispatchwiseError, InvalidInput
 from dispatcher.requirements import (
     REQUIREMENT_COLUMNS,
     StaffingPolicy,
 )
 from dispatcher.staffing import StaffingTargets
-
-FORECAST_COLUMNS = ["queue", "period_start", "volume", "aht_s"]
 
 _UNITS = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?\d+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
@@ -166,68 +165,8 @@ def read_policy(path: Path, flags: Mapping[str, Any] | None = None) -> StaffingP
 # ----------------------------------------------------------------------------------------- forecast
 
 
-def read_forecast(path: Path) -> pd.DataFrame:
-    """The forecast CSV as ``queue, period_start (str), start (UTC Timestamp), volume, aht_s``."""
-    if not path.exists():
-        raise InvalidInput("file not found", file=str(path))
-    try:
-        frame = pd.read_csv(path, dtype={"queue": str, "period_start": str}, keep_default_na=False,
-                            na_values=[""], skipinitialspace=True)
-    except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"cannot read CSV: {exc}", file=str(path)) from exc
-    try:
-        return validate_forecast(frame)
-    except DispatchwiseError as exc:
-        raise InvalidInput(exc.message, field=exc.field, row=exc.row, file=str(path)) from exc
-
-
-def validate_forecast(frame: pd.DataFrame, first_row: int = 2) -> pd.DataFrame:
-    """Check columns and values; rows are numbered from ``first_row`` (2 in a CSV file: header = row 1)."""
-    missing = [c for c in FORECAST_COLUMNS if c not in frame.columns]
-    if missing:
-        raise InvalidInput(f"missing columns {missing}; found {list(frame.columns)}", row=1)
-    if frame.empty:
-        raise InvalidInput("no periods in the forecast", row=first_row)
-    out = pd.DataFrame({"queue": frame["queue"].astype(str).str.strip(),
-                        "period_start": frame["period_start"].astype(str).str.strip()})
-    for column in ("volume", "aht_s"):
-        numbers = pd.to_numeric(frame[column], errors="coerce")
-        text_bad = numbers.isna() & frame[column].notna()
-        if text_bad.any():
-            i = int(np.flatnonzero(text_bad.to_numpy())[0])
-            raise InvalidInput(f"not a number: {frame[column].iloc[i]!r}", row=i + first_row, field=column)
-        out[column] = numbers.astype(float)
-    volume = out["volume"].to_numpy()
-    bad = ~np.isfinite(volume) | (volume < 0)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise InvalidInput(f"volume must be a number >= 0, got {frame['volume'].iloc[i]}", row=i + first_row,
-                           field="volume")
-    aht = out["aht_s"].to_numpy()
-    bad = (volume > 0) & ~(np.isfinite(aht) & (aht > 0))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise InvalidInput(f"aht_s must be a number > 0 where volume > 0, got {frame['aht_s'].iloc[i]}",
-                           row=i + first_row, field="aht_s")
-    bad = np.isfinite(aht) & (aht < 0)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise InvalidInput(f"aht_s must not be negative, got {float(aht[i])!r}", row=i + first_row, field="aht_s")
-    if (out["queue"] == "").any():
-        i = int(np.flatnonzero((out["queue"] == "").to_numpy())[0])
-        raise InvalidInput("queue must not be empty", row=i + first_row, field="queue")
-    starts = pd.to_datetime(out["period_start"], utc=True, errors="coerce", format="ISO8601")
-    if starts.isna().any():
-        i = int(np.flatnonzero(starts.isna().to_numpy())[0])
-        raise InvalidInput(f"not an ISO timestamp: {out['period_start'].iloc[i]!r}", row=i + first_row,
-                           field="period_start")
-    out["start"] = starts
-    duplicated = out.duplicated(["queue", "start"])
-    if duplicated.any():
-        i = int(np.flatnonzero(duplicated.to_numpy())[0])
-        raise InvalidInput(f"queue {out['queue'].iloc[i]!r} has period {out['period_start'].iloc[i]} twice",
-                           row=i + first_row, field="period_start")
-    return out
+validate_forecast = parse
+"""The forecast CSV has one reader, `api.formats.forecast.read_forecast`; this is its row check."""
 
 
 def write_requirements(frame: pd.DataFrame, path: Path) -> None:

@@ -17,6 +17,8 @@ from dispatcher.adherence import Adherence, adherence, live_status, scheduled_st
 
 ALERT_MEMORY_MS = 24 * 3600 * 1000
 """An out-of-adherence spell is alerted once; its mark is kept this long."""
+MAX_SAMPLE_GAP_S = 60.0
+"""Adherence time is sampled; a longer gap between samples (service stopped) credits only this much."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +52,11 @@ async def adherence_board(queue: LiveQueue, plan: PlanStore, now: datetime) -> l
     return out
 
 
-async def raise_adherence_alerts(queue: LiveQueue, plan: PlanStore, now: datetime, *, threshold_s: float) -> int:
+async def raise_adherence_alerts(queue: LiveQueue, plan: PlanStore, now: datetime, *, threshold_s: float,
+                                 board: list[AgentAdherence] | None = None) -> int:
     """Alert each agent's supervisor once per spell out of adherence longer than ``threshold_s``."""
     raised = 0
-    for row in await adherence_board(queue, plan, now):
+    for row in board if board is not None else await adherence_board(queue, plan, now):
         out_since = row.verdict.out_since
         if row.verdict.in_adherence or out_since is None:
             continue
@@ -70,3 +73,24 @@ async def raise_adherence_alerts(queue: LiveQueue, plan: PlanStore, now: datetim
         )
         raised += alert is not None
     return raised
+
+
+def adherence_seconds(board: list[AgentAdherence], dt_s: float) -> dict[str, tuple[float, float]]:
+    """One sample's credit: ``dt_s`` of scheduled work to each agent scheduled to work now, and as much
+    working time to those of them in adherence (available or holding tasks)."""
+    return {row.agent_id: (dt_s, dt_s if row.verdict.in_adherence else 0.0)
+            for row in board if row.verdict.scheduled == "work"}
+
+
+async def record_adherence_time(queue: LiveQueue, plan: PlanStore, now: datetime,
+                                max_gap_s: float = MAX_SAMPLE_GAP_S, board: list[AgentAdherence] | None = None) -> int:
+    """Sample the adherence board into the day's per-agent totals that feed the scorecard's adherence
+    (working / scheduled work) and occupancy (handling / working); returns the agents credited."""
+    dt_s = await plan.credit_adherence(now, max_gap_s)
+    if dt_s <= 0:
+        return 0
+    if board is None:
+        board = await adherence_board(queue, plan, now)
+    credit = adherence_seconds(board, dt_s)
+    await plan.add_adherence_time(plan.local_day(now), credit)
+    return len(credit)

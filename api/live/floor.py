@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from api.live.adherence import raise_adherence_alerts
+from api.live.adherence import adherence_board, raise_adherence_alerts, record_adherence_time
 from api.live.intraday import Targets, raise_staffing_alerts
 from api.store.plan import PlanStore
 from api.store.queue import LiveQueue
@@ -62,14 +62,17 @@ class Floor:
         return {**explanation, "shift": shift_term(shift, now, handle_s)}
 
     async def tick(self, now: datetime) -> int:
-        """Raise the adherence and staffing alerts that are due; returns how many were raised."""
+        """Raise the adherence and staffing alerts that are due and sample adherence time (for the
+        scorecard); returns how many alerts were raised."""
         clock = time.monotonic()
         raised = 0
         try:  # a bad plan never stops dispatch: it is logged and retried on the next rhythm
             if clock - self._last_adherence >= self.adherence_every_s:
                 self._last_adherence = clock
+                board = await adherence_board(self.queue, self.plan, now)
                 raised += await raise_adherence_alerts(self.queue, self.plan, now,
-                                                       threshold_s=self.adherence_threshold_s)
+                                                       threshold_s=self.adherence_threshold_s, board=board)
+                await record_adherence_time(self.queue, self.plan, now, board=board)
             if clock - self._last_staffing >= self.staffing_every_s:
                 self._last_staffing = clock
                 raised += await raise_staffing_alerts(self.queue, self.plan, now, self.targets)

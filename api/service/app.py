@@ -21,6 +21,7 @@ from api.service.deps import require_supervisor
 from api.service.fastpath import TaskCreateFastPath
 from api.service.problems import HANDLED, problem_response
 from api.service.routes import (
+    abtest,
     agents,
     alerts,
     events,
@@ -45,7 +46,7 @@ from api.store.queue import LiveQueue
 log = logging.getLogger("dispatchwise.api")
 
 ROUTERS = (tasks, agents, offers, queues, alerts, kpis, events, keys, health, webhooks, plan, floor)
-SUPERVISOR_ROUTERS = (staffing, simulations, scorecards)
+SUPERVISOR_ROUTERS = (staffing, simulations, abtest, scorecards)
 """Mounted under /v1 behind the supervisor role."""
 
 
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
                 url, prefix=settings.key_prefix, offer_ttl_s=settings.offer_ttl_s, max_misses=settings.max_misses,
                 max_connections=settings.redis_max_connections, max_payload_bytes=settings.max_payload_bytes,
                 allow_new_skills=settings.allow_new_skills,
+                clock=settings.clock(),
             )
             app.state.queue = queue
             app.state.auth = auth = Authenticator(queue, settings.bootstrap_key)

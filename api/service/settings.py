@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -55,6 +58,20 @@ class Settings(BaseSettings):
     service_level_target: float = Field(default=0.8, gt=0, le=1)
     """Intraday: share of contacts to answer within ``answer_within_s`` (required agents, staffing alerts)."""
     answer_within_s: float = Field(default=20.0, gt=0)
+    sim_clock_start: datetime | None = None
+    """Replays (the demo): the service's clock reads this moment at wall time ``sim_clock_anchor`` (Unix s)
+    and runs ``sim_clock_speed`` times as fast, so the plan of the replayed day is "today". Unset: real time."""
+    sim_clock_anchor: float | None = None
+    sim_clock_speed: float = Field(default=1.0, gt=0)
+
+    def clock(self) -> Callable[[], float]:
+        """The service's clock (Unix seconds): the real one, or the replay's simulated one."""
+        if self.sim_clock_start is None:
+            return time.time
+        start = self.sim_clock_start.timestamp()
+        anchor = time.time() if self.sim_clock_anchor is None else self.sim_clock_anchor
+        speed = self.sim_clock_speed
+        return lambda: start + (time.time() - anchor) * speed
 
 
 def redis_url_for_settings(settings: Settings) -> AbstractContextManager[str]:

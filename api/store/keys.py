@@ -71,6 +71,11 @@ class Keys:
         return f"{self.prefix}:agents:available"
 
     @property
+    def abtest(self) -> str:
+        """String: the running A/B experiment of routing policies (JSON), absent when none runs."""
+        return f"{self.prefix}:abtest"
+
+    @property
     def agents(self) -> str:
         """Set of all agent ids."""
         return f"{self.prefix}:agents"

@@ -189,11 +189,16 @@ class PlanStore:
         rosters = await self.roster_days([today - timedelta(days=1), today])
         if today not in rosters:
             return None
-        out: dict[str, list[Shift]] = {}
-        for day in sorted(rosters):
-            for agent, shifts in rosters[day].items():
-                out.setdefault(agent, []).extend(shifts)
-        return out
+        key = ("near", today, self.roster_version(today), self.roster_version(today - timedelta(days=1)))
+        merged: dict[str, list[Shift]] | None = self.derived.get(key)
+        if merged is None:  # once per roster version: every dispatch round asks
+            merged = {}
+            for day in sorted(rosters):
+                for agent, shifts in rosters[day].items():
+                    merged.setdefault(agent, []).extend(shifts)
+            self.derived = {k: v for k, v in self.derived.items() if k[0] != "near"}
+            self.derived[key] = merged
+        return merged
 
     async def shifts_for(self, agent_ids: Iterable[str], now: datetime) -> dict[str, Shift]:
         """The published shift containing ``now`` of each agent that has one (empty without a roster)."""
@@ -268,3 +273,44 @@ class PlanStore:
         if reply[0] == "NONE":
             return None
         raise Conflict(f"unexpected reply from plan_alert.lua: {reply!r}")
+
+    # ---- adherence time (scorecard adherence and occupancy) ----------------------------------------
+    async def credit_adherence(self, now: datetime, max_gap_s: float) -> float:
+        """Seconds since the previous adherence sample (atomic: each sample credits its own interval),
+        0 for the first one and capped at ``max_gap_s`` so a stopped service credits nothing it did not see."""
+        now_ms = int(now.timestamp() * 1000)
+        previous = await self.redis.set(self._key("adhtime", "last"), now_ms, get=True)
+        if previous is None or int(previous) >= now_ms:
+            return 0.0
+        return min((now_ms - int(previous)) / 1000, max_gap_s)
+
+    async def add_adherence_time(self, day: date, seconds: Mapping[str, tuple[float, float]]) -> None:
+        """Add ``{agent: (scheduled work s, working during it s)}`` to the local day's totals."""
+        if not seconds:
+            return
+        key = self._key("adhtime", day.isoformat())
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for agent_id, (scheduled_s, working_s) in seconds.items():
+                pipe.hincrbyfloat(key, f"{agent_id}:scheduled", scheduled_s)
+                pipe.hincrbyfloat(key, f"{agent_id}:working", working_s)
+            pipe.sadd(self._key("adhtime", "days"), day.isoformat())
+            await pipe.execute()
+
+    async def adherence_time(self, first: date | None, last: date | None) -> dict[str, tuple[float, float]]:
+        """``{agent: (scheduled work s, working during it s)}`` summed over the local days [first, last]
+        (each bound optional) that have samples."""
+        days = sorted(date.fromisoformat(d) for d in await self.redis.smembers(self._key("adhtime", "days")))
+        days = [d for d in days if (first is None or d >= first) and (last is None or d <= last)]
+        if not days:
+            return {}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for day in days:
+                pipe.hgetall(self._key("adhtime", day.isoformat()))
+            rows: list[dict[str, str]] = await pipe.execute()
+        totals: dict[str, list[float]] = {}
+        for row in rows:
+            for field, value in row.items():
+                agent_id, _, part = field.rpartition(":")
+                pair = totals.setdefault(agent_id, [0.0, 0.0])
+                pair[0 if part == "scheduled" else 1] += float(value)
+        return {a: (s, w) for a, (s, w) in totals.items()}

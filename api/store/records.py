@@ -29,12 +29,13 @@ def agent_from_hash(h: Mapping[str, str]) -> Agent:
 
 
 def agent_state_from_hash(h: Mapping[str, str], shift: Shift | None = None) -> AgentState:
-    """The dispatcher's view of a stored agent: its profile, availability, load, work done today and,
-    when a roster is published, the shift it is on."""
+    """The dispatcher's view of a stored agent: its profile, availability, load, work done today, since
+    when it is free (its last status change or finished task) and, when a roster is published, its shift."""
+    free_ms = max(int(h.get("status_ms") or 0), int(h.get("free_ms") or 0))
     return AgentState(
         agent=agent_from_hash(h), available=h.get("status") == "available",
         active_tasks=max(0, int(h.get("active") or 0)), handled_today_s=max(0.0, float(h.get("handled_s") or 0.0)),
-        shift=shift,
+        shift=shift, idle_since=datetime_from_ms(free_ms) if free_ms else None,
     )
 
 

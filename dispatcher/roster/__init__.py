@@ -1,8 +1,10 @@
-"""Rostering: weekly shifts for named agents by skill, contract and fairness (OR-Tools).
+"""Rostering: shifts for named agents by skill, contract and fairness (OR-Tools), over any whole number
+of days in planning weeks (``weeks.py``: the one definition of the week the contract limits hold in).
 
-``solve_roster(problem, time_limit_s=..., workers=..., seed=...)`` → :class:`RosterResult` (roster,
-coverage, objective terms, LP bound and gap, fairness spreads, explanations); ``validate_roster(roster,
-problem)`` → violations, independent of the solver. File formats: ``api/roster_files.py``.
+``solve_roster(problem, time_limit_s=..., workers=..., seed=..., method=...)`` → :class:`RosterResult`
+(roster, coverage, objective terms, bound and gap, fairness spreads, explanations, planning weeks);
+``validate_roster(roster, problem)`` → violations, independent of the solver. File formats:
+``api/formats/roster.py``. Rules are registered in ``rules/__init__.py``.
 
 How (``solve.py``), a decomposition (the issue measured a single named model as slow: CP-SAT 35-45 s
 to a first roster, HiGHS MIP 11-18 s at 100 agents, 94 s at 300):
@@ -15,6 +17,9 @@ to a first roster, HiGHS MIP 11-18 s at 100 agents, 94 s at 300):
 3. breaks handed out where coverage has most slack, then a local search on the exact cost;
 4. one skill per period for multi-skill agents by an exact min-cost flow per period.
 Each rule lives in ``rules/<rule>.py`` with ``counts(model)`` and/or ``assign(model)``.
+With ``method="mip"`` the decomposition gets half the time and the named MIP (``named_mip.py``: the
+count model with every agent its own group, integer, breaks per skill set) continues from its roster in
+HiGHS; its best bound, when higher than the LP's, is reported.
 
 Never a bare infeasible (``explain.py``): input no roster can meet (a skill nobody has, periods no
 template covers, no availability, a contract minimum that cannot fit) is named and worked around;

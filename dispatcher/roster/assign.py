@@ -35,7 +35,6 @@ class AssignModel:
     y: dict[tuple[int, int], cp_model.IntVar] = field(default_factory=dict)
     """(agent position in group, candidate index) → works it."""
     objective: list[tuple[cp_model.LinearExprT, int]] = field(default_factory=list)
-    min_shortfall: dict[int, cp_model.IntVar] = field(default_factory=dict)
 
     def penalise(self, expr: cp_model.LinearExprT, points: float) -> None:
         coef = round(points * SCALE)
@@ -87,50 +86,63 @@ def _solver(time_limit_s: float, workers: int, seed: int) -> cp_model.CpSolver:
 def greedy(group: Group, allowed: Sequence[Candidate], counts: Mapping[int, int],
            noise: Sequence[float] | None = None) -> dict[tuple[int, int], int]:
     """A quick named assignment of the counted shifts (hint for CP-SAT): day by day, each shift to the
-    eligible agent furthest below their minimum, keeping max hours, max days and rest."""
+    eligible agent furthest below their week's minimum, keeping max hours, max days and rest."""
     lim = group.limits
-    hours = [0] * group.size
-    days = [0] * group.size
+    weeks = lim.weeks
+    hours = [[0] * len(weeks) for _ in range(group.size)]
+    days = [[0] * len(weeks) for _ in range(group.size)]
     last_end: list[Candidate | None] = [None] * group.size
     hint: dict[tuple[int, int], int] = {}
     todo = sorted((c for c in allowed if counts.get(c.index, 0) > 0), key=lambda c: (c.day_index, c.start))
     for c in todo:
+        week = weeks[c.week]
         for _ in range(counts[c.index]):
             best = None
             for i in range(group.size):
                 prev = last_end[i]
                 if prev is not None and (prev.day_index == c.day_index or c.start - prev.end < lim.min_rest):
                     continue
-                if hours[i] + c.paid_quarters > lim.max_quarters or days[i] >= lim.max_days:
+                if hours[i][c.week] + c.paid_quarters > week.max_quarters or days[i][c.week] >= week.max_days:
                     continue
-                key = (hours[i] - lim.min_quarters, days[i], noise[i] if noise else 0.0, i)
+                key = (hours[i][c.week] - week.min_quarters, days[i][c.week], noise[i] if noise else 0.0, i)
                 if best is None or key < best[0]:
                     best = (key, i)
             if best is None:
                 break
             i = best[1]
             hint[i, c.index] = 1
-            hours[i] += c.paid_quarters
-            days[i] += 1
+            hours[i][c.week] += c.paid_quarters
+            days[i][c.week] += 1
             last_end[i] = c
     by_agent: dict[int, list[Candidate]] = {}
     for (i, ci) in hint:
         by_agent.setdefault(i, []).append(next(c for c in allowed if c.index == ci))
-    for i in range(group.size):  # top up agents below their minimum with the longest shift that fits
+    rest_s = lim.min_rest.total_seconds()
+    for i in range(group.size):  # top up weeks below their minimum with the longest shift that fits
         mine = by_agent.setdefault(i, [])
         for c in sorted(allowed, key=lambda c: -c.paid_quarters):
-            if hours[i] >= lim.min_quarters or days[i] >= lim.max_days:
-                break
-            if hours[i] + c.paid_quarters > lim.max_quarters:
+            week, k = weeks[c.week], c.week
+            if hours[i][k] >= week.min_quarters or days[i][k] >= week.max_days:
                 continue
-            if any(o.day_index == c.day_index or abs((c.start - o.end).total_seconds()) < lim.min_rest.total_seconds()
-                   or abs((o.start - c.end).total_seconds()) < lim.min_rest.total_seconds() for o in mine):
+            if hours[i][k] + c.paid_quarters > week.max_quarters:
+                continue
+            if any(o.day_index == c.day_index or abs((c.start - o.end).total_seconds()) < rest_s
+                   or abs((o.start - c.end).total_seconds()) < rest_s for o in mine):
                 continue
             mine.append(c)
             hint[i, c.index] = 1
-            hours[i] += c.paid_quarters
-            days[i] += 1
+            hours[i][k] += c.paid_quarters
+            days[i][k] += 1
     return hint
+
+
+def shortfall(group: Group, allowed: Sequence[Candidate], chosen: Mapping[tuple[int, int], int], i: int) -> int:
+    """Quarters agent ``i`` of the group is below their weekly minimums, summed over planning weeks."""
+    paid = [0] * len(group.limits.weeks)
+    for c in allowed:
+        if chosen.get((i, c.index), 0):
+            paid[c.week] += c.paid_quarters
+    return sum(max(w.min_quarters - q, 0) for w, q in zip(group.limits.weeks, paid, strict=True))
 
 
 def core_score(group: Group, allowed: Sequence[Candidate], counts: Mapping[int, int],
@@ -142,8 +154,7 @@ def core_score(group: Group, allowed: Sequence[Candidate], counts: Mapping[int, 
         diff = k - counts.get(c.index, 0)
         score += (c.p1 - c.p0) * 2 * (weights_under * -diff if diff < 0 else weights_over * diff)
     for i in range(group.size):
-        paid = sum(c.paid_quarters for c in allowed if chosen.get((i, c.index), 0))
-        score += 50.0 * max(group.limits.min_quarters - paid, 0)
+        score += 50.0 * shortfall(group, allowed, chosen, i)
     return score
 
 
@@ -196,7 +207,7 @@ def _assignment(group: Group, allowed: Sequence[Candidate], chosen: Mapping[tupl
               for i, agent in enumerate(group.agents)}
     short = {}
     for i, agent in enumerate(group.agents):
-        paid = sum(c.paid_quarters for c in allowed if chosen.get((i, c.index), 0))
-        if paid < group.limits.min_quarters:
-            short[agent.id] = group.limits.min_quarters - paid
+        missing = shortfall(group, allowed, chosen, i)
+        if missing:
+            short[agent.id] = missing
     return Assignment(shifts, state, short)

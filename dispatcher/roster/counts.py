@@ -61,8 +61,24 @@ class CountModel:
     objective: list[Term] = field(default_factory=list)
     constant: float = 0.0
     """Objective part no decision can change (e.g. periods no template covers)."""
-    extras: dict[str, object] = field(default_factory=dict)
-    """Rule-specific variables (e.g. break starts) for the later stages."""
+    break_starts: dict[tuple[int, int], list[pywraplp.Variable]] = field(default_factory=dict)
+    """(candidate, break rule) → agents starting that break at each allowed offset (``rules/breaks.py``)."""
+    on_break: dict[int, list[Term]] = field(default_factory=lambda: defaultdict(list))
+    """Period → terms summing to the agents on a break then (``rules/breaks.py``; read by coverage)."""
+    exact_breaks: bool = False
+    """Break starts per skill set (an agent's break leaves their own skills), not all sets together:
+    exact rather than relaxed, and a bigger model (the named MIP, ``named_mip.py``)."""
+    integer: bool = False
+    """Counts and break starts are integer variables (a MIP) rather than continuous (the LP)."""
+    set_break_starts: dict[tuple[int, int, int], list[pywraplp.Variable]] = field(default_factory=dict)
+    """(skill set, candidate, break rule) → break starts per allowed offset, with ``exact_breaks``."""
+    set_on_break: dict[tuple[int, int], list[Term]] = field(default_factory=lambda: defaultdict(list))
+    """(skill set, period) → that set's agents on a break, with ``exact_breaks``."""
+
+    def count_var(self, ub: float, name: str) -> pywraplp.Variable:
+        if self.integer:
+            return self.solver.IntVar(0.0, ub, name)
+        return self.solver.NumVar(0.0, ub, name)
 
     def add_row(self, terms: Sequence[Term], lo: float, hi: float) -> None:
         row = self.solver.RowConstraint(lo, hi, "")
@@ -77,8 +93,8 @@ Rule = Callable[[CountModel], None]
 class CountSolution:
     counts: dict[tuple[int, int], int]
     """(group, candidate) → agents, only entries > 0."""
-    break_share: dict[tuple[int, int, int], list[float]]
-    """(0, candidate, break rule) → how many start the break at each allowed offset (all skill sets)."""
+    break_share: dict[tuple[int, int], list[float]]
+    """(candidate, break rule) → how many start the break at each allowed offset (all skill sets)."""
     lp_objective: float
     lp_bound: float
     """LP optimum (0 when the LP hit its time limit: then no bound is known)."""
@@ -87,12 +103,14 @@ class CountSolution:
 
 
 def build(problem: RosterProblem, candidates: Sequence[Candidate], groups: Sequence[Group],
-          rules: Sequence[Rule], required: npt.NDArray[np.int64], constant: float = 0.0) -> CountModel:
-    solver = pywraplp.Solver.CreateSolver(LP_SOLVER)
-    if solver is None:  # pragma: no cover - the ortools wheel bundles GLOP
-        raise RuntimeError(f"{LP_SOLVER} is not available in this OR-Tools build")
+          rules: Sequence[Rule], required: npt.NDArray[np.int64], constant: float = 0.0, *,
+          solver_name: str = LP_SOLVER, integer: bool = False, exact_breaks: bool = False) -> CountModel:
+    solver = pywraplp.Solver.CreateSolver(solver_name)
+    if solver is None:  # pragma: no cover - the ortools wheel bundles GLOP and HiGHS
+        raise RuntimeError(f"{solver_name} is not available in this OR-Tools build")
     solver.SuppressOutput()
-    model = CountModel(problem, candidates, groups, solver, required, constant=constant)
+    model = CountModel(problem, candidates, groups, solver, required, constant=constant, integer=integer,
+                       exact_breaks=exact_breaks)
     by_index = {c.index: c for c in candidates}
     for g in groups:
         kinds = list(zip(model.skill_sets, model.primary_sets, strict=True))
@@ -104,7 +122,7 @@ def build(problem: RosterProblem, candidates: Sequence[Candidate], groups: Seque
         model.set_of_group[g.index] = k
         for ci in g.allowed:
             c = by_index[ci]
-            var = solver.NumVar(0.0, float(g.size), f"n_{g.index}_{ci}")
+            var = model.count_var(float(g.size), f"n_{g.index}_{ci}")
             model.n[g.index, ci] = var
             for p in range(max(c.p0, 0), min(c.p1, problem.requirements.n_periods)):
                 model.on_duty[k, p].append((var, 1.0))
@@ -135,7 +153,7 @@ def solve(model: CountModel, *, time_limit_s: float, workers: int = 1) -> CountS
     return CountSolution(counts, breaks, lp_bound, lp_bound if optimal else 0.0, optimal, seconds_lp)
 
 
-Snapshot = tuple[dict[tuple[int, int], float], dict[tuple[int, int, int], list[float]]]
+Snapshot = tuple[dict[tuple[int, int], float], dict[tuple[int, int], list[float]]]
 
 
 def _snapshot(model: CountModel) -> Snapshot:
@@ -219,8 +237,5 @@ def round_counts(model: CountModel, values: dict[tuple[int, int], float]) -> dic
     return out
 
 
-def _break_share(model: CountModel) -> dict[tuple[int, int, int], list[float]]:
-    starts = model.extras.get("break_starts")
-    if not isinstance(starts, dict):
-        return {}
-    return {key: [v.solution_value() for v in vars_] for key, vars_ in starts.items()}
+def _break_share(model: CountModel) -> dict[tuple[int, int], list[float]]:
+    return {key: [v.solution_value() for v in vars_] for key, vars_ in model.break_starts.items()}

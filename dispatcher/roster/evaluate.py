@@ -12,6 +12,7 @@ from dispatcher.domain import Agent, Roster, Shift, ShiftTemplate
 from dispatcher.roster.grid import LATE_END
 from dispatcher.roster.problem import PERIOD, Requirements, Weights
 from dispatcher.roster.result import Coverage, Fairness, Objective
+from dispatcher.roster.weeks import PlanningWeek, has_days_off_pair, pair_possible, week_contract
 
 
 def shift_paid_hours(shift: Shift, templates: Sequence[ShiftTemplate]) -> float:
@@ -24,6 +25,12 @@ def shift_paid_hours(shift: Shift, templates: Sequence[ShiftTemplate]) -> float:
             break
     unpaid = sum(b.seconds for b, paid in zip(shift.breaks, flags, strict=True) if not paid)
     return ((shift.end - shift.start).total_seconds() - unpaid) / 3600
+
+
+def shift_quarters(template: ShiftTemplate) -> float:
+    """Paid quarter-hours of a shift of ``template``."""
+    unpaid = sum(b.length_min for b in template.breaks if not b.paid)
+    return (template.length.total_seconds() / 60 - unpaid) / 15
 
 
 def shift_skill_periods(shift: Shift, agent: Agent, req: Requirements) -> tuple[int, list[str | None]]:
@@ -90,8 +97,11 @@ def objective_of(roster: Roster, agents: Sequence[Agent], templates: Sequence[Sh
     return objective, coverage, paid
 
 
-def fairness_of(roster: Roster, agents: Sequence[Agent], templates: Sequence[ShiftTemplate]) -> Fairness:
-    """Spreads within each contract type (full/part time differ by design), worst over contracts."""
+def fairness_of(roster: Roster, agents: Sequence[Agent], templates: Sequence[ShiftTemplate],
+                weeks: Sequence[PlanningWeek]) -> Fairness:
+    """Spreads within each contract type (full/part time differ by design), worst over contracts; and
+    two consecutive days off per planning week, counted where the week and the contract minimum
+    allow them (``weeks.pair_possible``)."""
     by_agent = roster.by_agent()
     groups: dict[object, list[Agent]] = defaultdict(list)
     for a in agents:
@@ -99,6 +109,9 @@ def fairness_of(roster: Roster, agents: Sequence[Agent], templates: Sequence[Shi
     weekend_spread = late_spread = 0
     ratio_spread = 0.0
     no_pair = 0
+    pair_weeks = eligible_weeks = 0
+    first = weeks[0].days[0] if weeks else roster.week_start
+    longest = max((round(shift_quarters(t)) for t in templates), default=0)
     for members in groups.values():
         weekend, late, ratio = [], [], []
         for a in members:
@@ -107,11 +120,16 @@ def fairness_of(roster: Roster, agents: Sequence[Agent], templates: Sequence[Shi
             late.append(sum(s.end.date() > s.start.date() or s.end.time() > LATE_END for s in shifts))
             hours = sum(shift_paid_hours(s, templates) for s in shifts)
             ratio.append(hours / a.contract.max_hours_week if a.contract.max_hours_week else 0.0)
-            worked = {(s.start.date() - roster.week_start).days for s in shifts}
-            if not any(i not in worked and i + 1 not in worked for i in range(6)):
+            worked = {(s.start.date() - first).days for s in shifts}
+            eligible = [tuple((d - first).days for d in w.days) for w in weeks
+                        if pair_possible(len(w.days), week_contract(a.contract, w).min_quarters, longest)]
+            paired = sum(has_days_off_pair(days, worked) for days in eligible)
+            pair_weeks += paired
+            eligible_weeks += len(eligible)
+            if paired < len(eligible):
                 no_pair += 1
         weekend_spread = max(weekend_spread, max(weekend) - min(weekend))
         late_spread = max(late_spread, max(late) - min(late))
         ratio_spread = max(ratio_spread, max(ratio) - min(ratio))
-    return Fairness(weekend_spread, late_spread, round(ratio_spread, 4), no_pair)
-
+    share = pair_weeks / eligible_weeks if eligible_weeks else 1.0
+    return Fairness(weekend_spread, late_spread, round(ratio_spread, 4), no_pair, round(share, 4))

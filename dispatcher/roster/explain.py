@@ -15,16 +15,20 @@ from time import perf_counter
 import numpy as np
 
 from dispatcher.domain import Agent, Contract
+from dispatcher.roster import counts
 from dispatcher.roster.grid import Candidate, build_candidates, build_groups
 from dispatcher.roster.problem import PERIOD_MIN, RosterProblem
 from dispatcher.roster.result import Explanation
+from dispatcher.roster.rules import COUNT_RULES
+from dispatcher.roster.weeks import week_contract
 
 
 @dataclass(frozen=True, slots=True)
 class Precheck:
     explanations: tuple[Explanation, ...]
-    lowered_minimum: dict[str, int]
-    """Agent id → the most paid quarter-hours any roster could give them, when below their minimum."""
+    lowered_minimum: dict[tuple[str, int], int]
+    """(agent id, planning week) → the most paid quarter-hours any roster could give them that week,
+    when below their minimum."""
 
 
 def precheck(problem: RosterProblem, candidates: Sequence[Candidate]) -> Precheck:
@@ -52,27 +56,33 @@ def precheck(problem: RosterProblem, candidates: Sequence[Candidate]) -> Prechec
             f"(days {', '.join(d.isoformat() for d in days[:3])}{'…' if len(days) > 3 else ''})",
             skill=skill, row=int(req.source_row[si, first]),
         ))
-    lowered: dict[str, int] = {}
+    lowered: dict[tuple[str, int], int] = {}
     groups = build_groups(problem, candidates)
     by_index = {c.index: c for c in candidates}
+    weeks = problem.weeks
     for g in groups:
-        best_per_day: dict[int, int] = {}
-        for ci in g.allowed:
-            c = by_index[ci]
-            best_per_day[c.day_index] = max(best_per_day.get(c.day_index, 0), c.paid_quarters)
-        reachable = sum(sorted(best_per_day.values(), reverse=True)[: g.limits.max_days])
-        reachable = min(reachable, g.limits.max_quarters)
         for agent in g.agents:
             if not g.allowed:
                 out.append(Explanation("availability", "no shift template fits the agent's availability on any "
                                        "day; the agent gets no shifts", agent_id=agent.id))
-            if reachable < g.limits.min_quarters:
-                lowered[agent.id] = reachable
+        for k, week in enumerate(g.limits.weeks):
+            best_per_day: dict[int, int] = {}
+            for ci in g.allowed:
+                c = by_index[ci]
+                if c.week == k:
+                    best_per_day[c.day_index] = max(best_per_day.get(c.day_index, 0), c.paid_quarters)
+            reachable = sum(sorted(best_per_day.values(), reverse=True)[: week.max_days])
+            reachable = min(reachable, week.max_quarters)
+            if reachable >= week.min_quarters:
+                continue
+            for agent in g.agents:
+                lowered[agent.id, k] = reachable
+                minimum = week_contract(agent.contract, weeks[k]).min_quarters
                 out.append(Explanation(
                     "min_hours_week",
-                    f"contract minimum {agent.contract.min_hours_week:g} h cannot be met: at most "
-                    f"{reachable * PERIOD_MIN / 60:g} h fit availability, templates and max days; rostered "
-                    f"up to that instead", agent_id=agent.id))
+                    f"contract minimum {minimum * PERIOD_MIN / 60:g} h in the week {weeks[k].label()} cannot be "
+                    f"met: at most {reachable * PERIOD_MIN / 60:g} h fit availability, templates and max days; "
+                    f"rostered up to that instead", agent_id=agent.id))
     return Precheck(tuple(out), lowered)
 
 
@@ -103,9 +113,6 @@ RELAXATIONS: dict[str, Relaxation] = {
 
 def under_hours_lp(problem: RosterProblem) -> float:
     """Agent-hours short in the count LP (the least any roster can leave short under these rules)."""
-    from dispatcher.roster import counts
-    from dispatcher.roster.solve import COUNT_RULES
-
     candidates = build_candidates(problem)
     pre = precheck(problem, candidates)
     groups = build_groups(problem, candidates, pre.lowered_minimum)

@@ -7,12 +7,13 @@ decides how many of a group work each shift, the assignment model then names who
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from dispatcher.domain import Agent, Shift, ShiftTemplate
 from dispatcher.errors import InvalidInput
 from dispatcher.roster.problem import PERIOD, PERIOD_MIN, RosterProblem
+from dispatcher.roster.weeks import week_contract
 
 LATE_END = time(20, 0)
 """A shift ending after this local time (or past midnight) is a late shift for fairness."""
@@ -44,6 +45,8 @@ class Candidate:
     breaks: tuple[BreakSlots, ...]
     weekend: bool
     late: bool
+    week: int = 0
+    """Planning week (index into ``problem.weeks``)."""
 
     @property
     def paid_hours(self) -> float:
@@ -51,17 +54,46 @@ class Candidate:
 
 
 @dataclass(frozen=True, slots=True)
-class AgentLimits:
-    """An agent's contract for the part of the week still to plan (pins taken off)."""
+class WeekLimits:
+    """An agent's contract for what is still to plan of one planning week (pins taken off)."""
 
+    days: tuple[int, ...]
+    """Day indices of the horizon in this week."""
     min_quarters: int
     max_quarters: int
     max_days: int
+    min_relaxed_from: int | None = None
+    """Original minimum when it had to be lowered because nothing could meet it."""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLimits:
+    """An agent's contract over the horizon: one :class:`WeekLimits` per planning week, plus the
+    limits that run across weeks (consecutive days, rest)."""
+
+    weeks: tuple[WeekLimits, ...]
     max_consecutive: int
     min_rest: timedelta
     pinned_days: frozenset[int]
-    min_relaxed_from: int | None = None
-    """Original minimum when it had to be lowered because nothing could meet it."""
+
+    @property
+    def min_quarters(self) -> int:
+        """Over the whole horizon (heuristics; the rules hold per week)."""
+        return sum(w.min_quarters for w in self.weeks)
+
+    @property
+    def max_quarters(self) -> int:
+        return sum(w.max_quarters for w in self.weeks)
+
+    @property
+    def max_days(self) -> int:
+        return sum(w.max_days for w in self.weeks)
+
+    def week_of_day(self, day_index: int) -> int:
+        for k, w in enumerate(self.weeks):
+            if day_index in w.days:
+                return k
+        raise ValueError(f"day {day_index} is in no planning week")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +135,7 @@ def build_candidates(problem: RosterProblem) -> list[Candidate]:
                 if v % PERIOD_MIN:
                     raise InvalidInput(f"shift template {t.name}: break times must be multiples of "
                                        f"{PERIOD_MIN} minutes", field="breaks")
+    week_of = {day: w.index for w in problem.weeks for day in w.days}
     for d, day in enumerate(req.days):
         for t in problem.templates:
             start = datetime.combine(day, t.start, tzinfo=tz)
@@ -122,7 +155,7 @@ def build_candidates(problem: RosterProblem) -> list[Candidate]:
             local_end = end.astimezone(tz)
             late = local_end.date() > day or local_end.time() > LATE_END
             out.append(Candidate(len(out), d, day, t, start, end, p0, p1, (p1 - p0) - unpaid, breaks,
-                                 day.weekday() >= 5, late))
+                                 day.weekday() >= 5, late, week_of[day]))
     return out
 
 
@@ -147,15 +180,20 @@ def _clashes_with_pin(c: Candidate, pin: Shift, min_rest: timedelta) -> bool:
 
 
 def agent_limits(problem: RosterProblem, agent: Agent, day_index: dict[date, int]) -> AgentLimits:
+    """The agent's limits per planning week, less what pinned shifts already use."""
     pins = [s for s in problem.pins if s.agent_id == agent.id]
-    paid = sum(_pin_paid_quarters(problem, s) for s in pins)
     c = agent.contract
-    days = frozenset(day_index[s.start.astimezone(problem.tz).date()] for s in pins
-                     if s.start.astimezone(problem.tz).date() in day_index)
-    max_q = round(c.max_hours_week * 60 / PERIOD_MIN) - paid
-    min_q = round(c.min_hours_week * 60 / PERIOD_MIN) - paid
-    return AgentLimits(max(min_q, 0), max(max_q, 0), max(c.max_days_week - len(days), 0), c.max_consecutive_days,
-                       timedelta(hours=c.min_rest_hours), days)
+    pinned: set[int] = set()
+    weeks = []
+    for week in problem.weeks:
+        mine = [s for s in pins if s.start.astimezone(problem.tz).date() in week.days]
+        paid = sum(_pin_paid_quarters(problem, s) for s in mine)
+        days = {day_index[s.start.astimezone(problem.tz).date()] for s in mine}
+        pinned |= days
+        limit = week_contract(c, week)
+        weeks.append(WeekLimits(tuple(day_index[d] for d in week.days), max(limit.min_quarters - paid, 0),
+                                max(limit.max_quarters - paid, 0), max(limit.max_days - len(days), 0)))
+    return AgentLimits(tuple(weeks), c.max_consecutive_days, timedelta(hours=c.min_rest_hours), frozenset(pinned))
 
 
 def _pin_paid_quarters(problem: RosterProblem, shift: Shift) -> int:
@@ -177,23 +215,24 @@ def _break_paid_flags(templates: Sequence[ShiftTemplate], shift: Shift) -> list[
 
 
 def build_groups(problem: RosterProblem, candidates: Sequence[Candidate],
-                 lowered_minimum: dict[str, int] | None = None) -> list[Group]:
-    """Group interchangeable agents; ``lowered_minimum`` overrides agents' minimum quarters."""
+                 lowered_minimum: dict[tuple[str, int], int] | None = None) -> list[Group]:
+    """Group interchangeable agents; ``lowered_minimum`` overrides (agent, planning week) minimum quarters."""
     day_index = {day: i for i, day in enumerate(problem.requirements.days)}
     keyed: dict[tuple[object, ...], list[Agent]] = {}
     limits_of: dict[tuple[object, ...], AgentLimits] = {}
     allowed_of: dict[tuple[object, ...], tuple[int, ...]] = {}
     for agent in problem.agents:
         limits = agent_limits(problem, agent, day_index)
-        if lowered_minimum and agent.id in lowered_minimum:
-            limits = AgentLimits(lowered_minimum[agent.id], limits.max_quarters, limits.max_days,
-                                 limits.max_consecutive, limits.min_rest, limits.pinned_days, limits.min_quarters)
+        if lowered_minimum:
+            weeks = tuple(replace(w, min_quarters=lowered_minimum[agent.id, k], min_relaxed_from=w.min_quarters)
+                          if (agent.id, k) in lowered_minimum else w for k, w in enumerate(limits.weeks))
+            limits = replace(limits, weeks=weeks)
         pins = [s for s in problem.pins if s.agent_id == agent.id]
         allowed = tuple(
             c.index for c in candidates
             if c.day_index not in limits.pinned_days and _fits(problem, agent, c)
             and not any(_clashes_with_pin(c, pin, limits.min_rest) for pin in pins)
-            and c.paid_quarters <= limits.max_quarters
+            and c.paid_quarters <= limits.weeks[c.week].max_quarters
         )
         key: tuple[object, ...] = (frozenset(agent.skills), agent.primary_skills, limits, allowed)
         keyed.setdefault(key, []).append(agent)

@@ -12,6 +12,7 @@ import numpy.typing as npt
 
 from dispatcher.domain import Agent, Roster, Shift, ShiftTemplate
 from dispatcher.errors import InvalidInput
+from dispatcher.roster.weeks import PlanningWeek, planning_weeks
 
 PERIOD_MIN = 15
 PERIOD = timedelta(minutes=PERIOD_MIN)
@@ -153,6 +154,8 @@ class RosterProblem:
     published: Roster | None = None
     """The roster agents already have; re-rostering changes as little of it as it can."""
     weights: Weights = field(default_factory=Weights)
+    week_start: int | None = None
+    """Weekday planning weeks start on (0 = Monday .. 6 = Sunday); None: the horizon's first day."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "agents", tuple(self.agents))
@@ -181,10 +184,30 @@ class RosterProblem:
         names = [t.name for t in self.templates]
         if len(set(names)) != len(names):
             raise InvalidInput("duplicate shift template names", field="templates")
+        if self.week_start is not None and self.week_start not in range(7):
+            raise InvalidInput(f"week_start must be 0 (Monday) .. 6 (Sunday), got {self.week_start}",
+                               field="week_start")
+        self._check_in_horizon(self.pins, "pinned shift", "pin")
+        if self.published is not None:
+            self._check_in_horizon(self.published.shifts, "published shift", "published")
+
+    def _check_in_horizon(self, shifts: Sequence[Shift], what: str, field_name: str) -> None:
+        days = self.requirements.days
+        outside = sorted({s.start.astimezone(self.tz).date() for s in shifts} - set(days))
+        if outside:
+            shown = ", ".join(d.isoformat() for d in outside[:3]) + ("…" if len(outside) > 3 else "")
+            raise InvalidInput(f"{what}(s) on {shown} lie outside the planning horizon {days[0].isoformat()}.."
+                               f"{days[-1].isoformat()}: a roster from another week? Plan that week, or drop "
+                               f"those rows", field=field_name)
 
     @property
     def tz(self) -> tzinfo:
         return self.timezone or self.requirements.tz
+
+    @property
+    def weeks(self) -> tuple[PlanningWeek, ...]:
+        """The planning weeks contract limits apply to (see ``weeks.py``)."""
+        return planning_weeks(self.requirements.days, self.week_start)
 
     def agent(self, agent_id: str) -> Agent:
         for a in self.agents:

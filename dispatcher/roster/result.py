@@ -10,6 +10,7 @@ import numpy.typing as npt
 
 from dispatcher.domain import Roster
 from dispatcher.roster.problem import PERIOD, PERIOD_MIN
+from dispatcher.roster.weeks import PlanningWeek
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +79,9 @@ class Fairness:
     late_shifts_spread: int
     hours_ratio_spread: float
     no_two_days_off: int
-    """Agents without two consecutive days off."""
+    """Agents without two consecutive days off in some planning week (of two days or more)."""
+    days_off_pair_share: float = 1.0
+    """Share of (agent, planning week) with two consecutive days off."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +98,8 @@ class RosterResult:
     changed_shifts: int
     explanations: tuple[Explanation, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
+    weeks: tuple[PlanningWeek, ...] = ()
+    """The planning weeks the contract limits held in."""
 
     @property
     def gap(self) -> float:

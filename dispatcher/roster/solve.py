@@ -14,40 +14,52 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from functools import partial
 from time import perf_counter
 from typing import Any
 
 import numpy as np
 
 from dispatcher.domain import Interval, Roster, Shift, SkillBlock
+from dispatcher.errors import InvalidInput
 from dispatcher.roster import counts as count_model
-from dispatcher.roster.assign import Assignment, AssignRule, assign_group
-from dispatcher.roster.counts import Rule
+from dispatcher.roster.assign import Assignment, assign_group
 from dispatcher.roster.evaluate import fairness_of, objective_of
 from dispatcher.roster.explain import binding_rules, precheck
 from dispatcher.roster.grid import Group, build_candidates, build_groups
 from dispatcher.roster.improve import Placed, cell_cost, improve, scheduled_by_skill
-from dispatcher.roster.problem import PERIOD, PERIOD_MIN, RosterProblem, week_monday
+from dispatcher.roster.named_mip import improve_named, solve_named
+from dispatcher.roster.problem import PERIOD, PERIOD_MIN, RosterProblem
 from dispatcher.roster.result import Explanation, Objective, RosterResult
-from dispatcher.roster.rules import breaks, contract, cost, coverage, fairness, preferences, rest, stability
-
-COUNT_RULES: tuple[Rule, ...] = (contract.counts, rest.counts, breaks.counts, coverage.counts, cost.counts,
-                                 stability.counts)
-ASSIGN_RULES: tuple[AssignRule, ...] = (contract.assign, rest.assign, coverage.assign, fairness.assign,
-                                        preferences.assign, stability.assign)
-ASSIGN_CORE: tuple[AssignRule, ...] = (contract.assign, rest.assign, coverage.assign)
-"""Hard rules plus following the counts: solved first, it hints the full model."""
+from dispatcher.roster.rules import ASSIGN_CORE, ASSIGN_RULES, COUNT_RULES, breaks, coverage
 
 Progress = Callable[[str, dict[str, Any]], None]
 COUNT_SHARE = 0.45
 """Of the time limit: build, LP and diving."""
 ASSIGN_SHARE = 0.5
 """Of what is left: naming agents (the rest goes to the local search)."""
+METHODS = ("decomposition", "mip", "lns")
+"""``decomposition``: stages 1-5 use the whole time limit. ``mip``: the decomposition's roster by
+``HEURISTIC_SHARE`` of the limit, then the named MIP (``named_mip.py``, HiGHS) started from it with
+the rest; the better roster is kept and HiGHS's bound, when higher, replaces the LP bound. ``lns``:
+as ``mip``, but the rest of the time goes to large-neighbourhood steps on the named MIP (a few agents'
+shifts re-planned by HiGHS at a time, ``named_mip.improve_named``)."""
+HEURISTIC_SHARE = 0.5
+MIN_MIP_SECONDS = 1.0
+MIP_AFTER_SHARE = 0.08
+"""Of the time limit, kept after the MIP for its roster's breaks, skills and scoring."""
 
 
 def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers: int = 2, seed: int = 0,
-                 explain: bool = True, progress: Progress | None = None) -> RosterResult:
+                 explain: bool = True, progress: Progress | None = None,
+                 method: str = "decomposition") -> RosterResult:
     """Best roster found within the time limit; never raises for conflicting rules (see explanations)."""
+    if method not in METHODS:
+        raise InvalidInput(f"method must be one of {', '.join(METHODS)}, got {method!r}", field="method")
+    t_end = time_limit_s * 0.97
+    budget = time_limit_s * HEURISTIC_SHARE if method in ("mip", "lns") else time_limit_s
+    """The decomposition's time limit: all of it, or its share before the MIP."""
     report: Progress = progress or (lambda _stage, _info: None)
     t0 = perf_counter()
     req = problem.requirements
@@ -55,7 +67,7 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
     candidates = build_candidates(problem)
     pre = precheck(problem, candidates)
     groups = build_groups(problem, candidates, pre.lowered_minimum)
-    week_start = week_monday(req.days[0])
+    week_start = problem.weeks[0].start
     pins = Roster(week_start, problem.pins)
     pin_objective, pin_coverage, _ = objective_of(pins, problem.agents, problem.templates, req, w)
     required = np.clip(req.required - pin_coverage.scheduled, 0, None)
@@ -63,7 +75,7 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
                               constant=pin_objective.total - pin_objective.under)
     t_build = perf_counter() - t0
     report("build", {"candidates": len(candidates), "groups": len(groups), "seconds": t_build})
-    stage1_limit = max(time_limit_s * COUNT_SHARE - t_build, 0.2)
+    stage1_limit = max(budget * COUNT_SHARE - t_build, 0.2)
     sol = count_model.solve(model, time_limit_s=stage1_limit, workers=workers)
     report("counts", {"lp_bound": sol.lp_bound, "optimal": sol.optimal, "seconds": sol.seconds_lp})
     t_counts = perf_counter() - t0
@@ -73,8 +85,7 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
         by_group[g][ci] = k
     explanations = list(pre.explanations)
     assigned: dict[tuple[int, int], list[str]] = defaultdict(list)
-    statuses = []
-    remaining = max(time_limit_s - (perf_counter() - t0), 0.5)
+    remaining = max(budget - (perf_counter() - t0), 0.5)
     busy = [g for g in groups if by_group.get(g.index) or g.limits.min_quarters > 0]
     agents_busy = sum(g.size for g in busy) or 1
 
@@ -85,7 +96,6 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
 
     with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:  # CP-SAT releases the GIL
         for done, (group, result) in enumerate(zip(busy, pool.map(run, busy), strict=True), start=1):
-            statuses.append(result.status)
             for agent_id, cis in result.shifts.items():
                 for ci in cis:
                     assigned[group.index, ci].append(agent_id)
@@ -99,46 +109,72 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
         by_candidate[ci] += 1
     for ci, k in sorted(by_candidate.items()):
         c = candidates[ci]
-        plans += breaks.place(c, k, [sol.break_share.get((0, ci, b)) for b in range(len(c.breaks))])
+        plans += breaks.place(c, k, [sol.break_share.get((ci, b)) for b in range(len(c.breaks))])
     placed = [Placed(agent_id, g, candidates[ci], plan) for (ci, agent_id, g), plan in zip(order, plans, strict=True)]
     _allocate_skills(placed, groups, required, problem)
-    moves = improve(placed, candidates, groups, required, problem, deadline=t0 + time_limit_s * 0.97,
+    moves = improve(placed, candidates, groups, required, problem, deadline=t0 + budget * 0.97,
                     place_breaks=breaks.best_offsets)
     report("improve", {"moves": moves})
     _improve_breaks(placed, required, problem)
     _allocate_skills(placed, groups, required, problem)
-    paid_q: dict[str, int] = defaultdict(int)
+    bound = sol.lp_bound
+    mip_seconds = 0.0
+    left = t0 + t_end - perf_counter() - time_limit_s * MIP_AFTER_SHARE
+    if method in ("mip", "lns") and left >= MIN_MIP_SECONDS:
+        search = solve_named if method == "mip" else partial(improve_named, seed=seed)
+        outcome = search(problem, candidates, groups, required, start=placed, time_limit_s=left,
+                         constant=pin_objective.total - pin_objective.under)
+        mip_seconds = outcome.seconds
+        bound = max(bound, outcome.bound)
+        report("mip", {"objective": outcome.objective, "bound": outcome.bound, "seconds": outcome.seconds})
+        if outcome.placed is not None:
+            _improve_breaks(outcome.placed, required, problem)
+            _allocate_skills(outcome.placed, groups, required, problem)
+            if _cost(outcome.placed, problem, week_start) < _cost(placed, problem, week_start) - 1e-9:
+                placed = outcome.placed
+    paid_q: dict[tuple[str, int], int] = defaultdict(int)
     for pl in placed:
-        paid_q[pl.agent_id] += pl.candidate.paid_quarters
+        paid_q[pl.agent_id, pl.candidate.week] += pl.candidate.paid_quarters
     for grp in groups:
         for a in grp.agents:
-            short = grp.limits.min_quarters - paid_q[a.id]
-            if short > 0:
-                explanations.append(Explanation(
-                    "min_hours_week", f"{short * PERIOD_MIN / 60:g} h below the contract minimum: no roster found "
-                    "within the time limit keeps rest, days and availability and reaches it", agent_id=a.id))
+            for k, week in enumerate(grp.limits.weeks):
+                short = week.min_quarters - paid_q[a.id, k]
+                if short > 0:
+                    explanations.append(Explanation(
+                        "min_hours_week", f"{short * PERIOD_MIN / 60:g} h below the contract minimum in the week "
+                        f"{problem.weeks[k].label()}: no roster found within the time limit keeps rest, days and "
+                        "availability and reaches it", agent_id=a.id))
     shifts = [_to_shift(p, problem) for p in placed]
     roster = Roster(week_start, tuple(problem.pins) + tuple(shifts))
     objective, cov, paid = objective_of(roster, problem.agents, problem.templates, req, w)
     changed = _changed_shifts(problem, roster)
     objective = Objective(objective.under, objective.over, objective.labour, objective.auxiliary, w.change * changed)
     t_total = perf_counter() - t0
-    report("done", {"objective": objective.total, "lp_bound": sol.lp_bound})
+    report("done", {"objective": objective.total, "lp_bound": bound})
     if explain and objective.under > 0 and cov.under_hours and sum(cov.under_hours.values()) > 0:
         explanations.extend(binding_rules(problem, deadline=t0 + time_limit_s * 1.5))
     relaxed = any(e.rule in ("min_hours_week", "availability") for e in explanations)
     # "optimal" only when proven: the decomposition's stages may each be optimal while the roster
     # still sits above the LP bound.
-    proven = objective.total - sol.lp_bound <= 1e-6 * max(1.0, abs(objective.total))
-    optimal = sol.optimal and all(s == "optimal" for s in statuses) and proven
+    proven = objective.total - bound <= 1e-6 * max(1.0, abs(objective.total))
+    optimal = sol.optimal and proven
     status = "partial" if relaxed else ("optimal" if optimal else "feasible")
     return RosterResult(
-        roster=roster, coverage=cov, objective=objective, bound=sol.lp_bound, status=status,
-        fairness=fairness_of(roster, problem.agents, problem.templates), paid_hours=paid, changed_shifts=changed,
+        roster=roster, coverage=cov, objective=objective, bound=bound, status=status,
+        fairness=fairness_of(roster, problem.agents, problem.templates, problem.weeks), paid_hours=paid,
+        changed_shifts=changed,
         explanations=tuple(explanations),
         timings={"build": t_build, "lp": sol.seconds_lp, "counts": t_counts, "assign": t_assign - t_counts,
-                 "total": t_total},
+                 "mip": mip_seconds, "total": t_total},
+        weeks=problem.weeks,
     )
+
+
+def _cost(placed: Sequence[Placed], problem: RosterProblem, week_start: date) -> float:
+    """The reported objective (less changes, which both rosters share the rule for) of named shifts."""
+    roster = Roster(week_start, tuple(problem.pins) + tuple(_to_shift(p, problem) for p in placed))
+    objective, _, _ = objective_of(roster, problem.agents, problem.templates, problem.requirements, problem.weights)
+    return objective.total + problem.weights.change * _changed_shifts(problem, roster)
 
 
 def _allocate_skills(placed: Sequence[Placed], groups: Sequence[Group], required: np.ndarray,

@@ -1,7 +1,8 @@
 """Check any roster (solver output or hand-made) against every rule, without the solver.
 
 Knows nothing of the model: it reads shifts, templates, contracts, availability and pins, and
-reports each violation with the rule, agent and day at fault.
+reports each violation with the rule, agent and day at fault. Weekly limits hold per planning week
+(``problem.weeks``, pro-rated when partial), the same weeks the solver plans.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from dispatcher.domain import Roster, Shift, ShiftTemplate
-from dispatcher.roster.problem import RosterProblem, week_monday
+from dispatcher.domain import Contract, Roster, Shift, ShiftTemplate
+from dispatcher.roster.problem import RosterProblem
+from dispatcher.roster.rules.contract import days_over, hours_outside, long_runs
+from dispatcher.roster.weeks import QUARTERS_PER_HOUR, PlanningWeek, week_contract, week_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +97,11 @@ def validate_roster(roster: Roster, problem: RosterProblem) -> list[Violation]:
         if (pin.agent_id, pin.start, pin.end) not in present:
             out.append(Violation("pins", pin.agent_id, pin.start.astimezone(tz).date(),
                                  f"pinned shift {pin.start.isoformat()} - {pin.end.isoformat()} is missing"))
+    weeks = problem.weeks
     for agent_id, shifts in by_agent.items():
         agent = agents[agent_id]
         c = agent.contract
         shifts = sorted(shifts, key=lambda s: s.start)
-        weekly_hours: dict[date, float] = defaultdict(float)
-        weekly_days: dict[date, set[date]] = defaultdict(set)
         for shift in shifts:
             local = shift.start.astimezone(tz)
             day = local.date()
@@ -116,8 +118,9 @@ def validate_roster(roster: Roster, problem: RosterProblem) -> list[Violation]:
             elif not (window[0] <= shift.start - midnight and shift.end - midnight <= window[1]):
                 out.append(Violation("availability", agent_id, day, "shift outside the agent's available hours"))
             out.extend(_check_skills(shift, frozenset(agent.skills), day))
-            weekly_hours[week_monday(day)] += paid_hours(shift, template)
-            weekly_days[week_monday(day)].add(day)
+            if week_of(weeks, day) is None:
+                out.append(Violation("horizon", agent_id, day, f"shift outside the planning horizon "
+                                     f"{weeks[0].days[0].isoformat()}..{weeks[-1].days[-1].isoformat()}"))
         for prev, nxt in itertools.pairwise(shifts):
             day = nxt.start.astimezone(tz).date()
             if prev.start.astimezone(tz).date() == day:
@@ -128,27 +131,35 @@ def validate_roster(roster: Roster, problem: RosterProblem) -> list[Violation]:
                 rest = (nxt.start - prev.end).total_seconds() / 3600
                 out.append(Violation("min_rest_hours", agent_id, day,
                                      f"{rest:g} h rest before this shift, contract needs {c.min_rest_hours:g} h"))
-        for week, hours in weekly_hours.items():
-            if hours > c.max_hours_week + 1e-6:
-                out.append(Violation("max_hours_week", agent_id, week,
-                                     f"{hours:g} paid hours in the week of {week}, max {c.max_hours_week:g}"))
-            if len(weekly_days[week]) > c.max_days_week:
-                out.append(Violation("max_days_week", agent_id, week,
-                                     f"{len(weekly_days[week])} days in the week of {week}, max {c.max_days_week}"))
-        days = sorted({s.start.astimezone(tz).date() for s in shifts})
-        run = 1
-        for a, b in itertools.pairwise(days):
-            run = run + 1 if (b - a).days == 1 else 1
-            if run > c.max_consecutive_days:
-                out.append(Violation("max_consecutive_days", agent_id, b,
-                                     f"{run} consecutive days, max {c.max_consecutive_days}"))
-    weeks = {week_monday(d) for d in problem.requirements.days}
+        worked = {s.start.astimezone(tz).date().toordinal() for s in shifts}
+        for run in long_runs(worked, c.max_consecutive_days):
+            out.append(Violation("max_consecutive_days", agent_id, date.fromordinal(run[-1]),
+                                 f"{len(run)} consecutive days, max {c.max_consecutive_days}"))
     for agent in problem.agents:
+        mine = by_agent.get(agent.id, [])
         for week in weeks:
-            hours = sum(paid_hours(s, _template_of(s, problem.templates, s.start.astimezone(tz)))
-                        for s in by_agent.get(agent.id, []) if week_monday(s.start.astimezone(tz).date()) == week)
-            if hours < agent.contract.min_hours_week - 1e-6:
-                out.append(Violation("min_hours_week", agent.id, week,
-                                     f"{hours:g} paid hours in the week of {week}, "
-                                     f"min {agent.contract.min_hours_week:g}"))
+            in_week = [s for s in mine if s.start.astimezone(tz).date() in week.days]
+            out.extend(_check_week(agent.id, agent.contract, week, in_week, problem))
+    return out
+
+
+def _check_week(agent_id: str, contract: Contract, week: PlanningWeek, shifts: list[Shift],
+                problem: RosterProblem) -> list[Violation]:
+    """Weekly contract limits (pro-rated in a partial week) for one agent's shifts of one planning week."""
+    tz = problem.tz
+    limit = week_contract(contract, week)
+    hours = sum(paid_hours(s, _template_of(s, problem.templates, s.start.astimezone(tz))) for s in shifts)
+    under, over = hours_outside(hours * QUARTERS_PER_HOUR, limit.min_quarters - 1e-6, limit.max_quarters + 1e-6)
+    days = {s.start.astimezone(tz).date() for s in shifts}
+    where = f"the week {week.label()}"
+    out = []
+    if over > 0:
+        out.append(Violation("max_hours_week", agent_id, week.days[0],
+                             f"{hours:g} paid hours in {where}, max {limit.max_quarters / QUARTERS_PER_HOUR:g}"))
+    if under > 0:
+        out.append(Violation("min_hours_week", agent_id, week.days[0],
+                             f"{hours:g} paid hours in {where}, min {limit.min_quarters / QUARTERS_PER_HOUR:g}"))
+    if days_over(len(days), limit.max_days):
+        out.append(Violation("max_days_week", agent_id, week.days[0],
+                             f"{len(days)} days in {where}, max {limit.max_days}"))
     return out

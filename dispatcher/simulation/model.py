@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from dispatcher.domain import Agent, Roster, SlaPolicy
 from dispatcher.errors import InvalidInput
+from dispatcher.policy import LIVE, RoutingPolicy
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -162,8 +163,11 @@ class SimulationConfig:
     """How the center behaves: routing, service-level threshold, patience, handle-time model."""
 
     routing: str = "optimizer"
-    batch_interval_s: float = 2.0
-    """Optimizer routing matches waiting tasks to idle agents at most this often."""
+    """optimizer = the live routing ``policy``; greedy, round_robin, least_busy = classic on-event ACD rules."""
+    policy: RoutingPolicy = LIVE
+    """What ``optimizer`` routing runs: the live service's policy (weights, mode, batch grid)."""
+    batch_interval_s: float | None = None
+    """Overrides the policy's batch interval when given (older scenario files set it here)."""
     answer_within_s: float = 20.0
     """Service level threshold: answered within this many seconds."""
     mean_patience_s: float = 300.0
@@ -187,7 +191,12 @@ class SimulationConfig:
                 f"handle_distribution must be one of {HANDLE_DISTRIBUTIONS}, got {self.handle_distribution!r}",
                 field="handle_distribution",
             )
-        for name in ("batch_interval_s", "answer_within_s", "mean_patience_s"):
+        if not isinstance(self.policy, RoutingPolicy):
+            raise InvalidInput(f"policy must be a RoutingPolicy, got {self.policy!r}", field="policy")
+        if self.batch_interval_s is not None and not 0 <= self.batch_interval_s <= 3600:
+            raise InvalidInput(f"batch_interval_s must be in [0, 3600], got {self.batch_interval_s}",
+                               field="batch_interval_s")
+        for name in ("answer_within_s", "mean_patience_s"):
             value = getattr(self, name)
             if not value > 0:
                 raise InvalidInput(f"{name} must be > 0, got {value}", field=name)
@@ -195,3 +204,10 @@ class SimulationConfig:
             raise InvalidInput("urgent_share and important_share must be in [0, 1]", field="urgent_share")
         if len(self.proficiency_handle_factor) != 5 or min(self.proficiency_handle_factor) <= 0:
             raise InvalidInput("proficiency_handle_factor needs 5 positive values", field="proficiency_handle_factor")
+
+    @property
+    def routing_policy(self) -> RoutingPolicy:
+        """The policy ``optimizer`` routing runs, with this config's batch interval if it sets one."""
+        if self.batch_interval_s is None:
+            return self.policy
+        return replace(self.policy, batch_interval_s=self.batch_interval_s)

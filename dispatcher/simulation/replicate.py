@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dispatcher.errors import InvalidInput
-from dispatcher.simulation.arrivals import History, generate_tasks, replay_tasks
+from dispatcher.simulation.arrivals import History, Tasks, generate_tasks, replay_tasks
 from dispatcher.simulation.engine import simulate
 from dispatcher.simulation.kpis import summarize
-from dispatcher.simulation.model import Demand, SimulationConfig, Staffing
+from dispatcher.simulation.model import Demand, FloatArray, SimulationConfig, Staffing
 from dispatcher.simulation.scenarios import Scenario
 
 if TYPE_CHECKING:  # pandas and scipy load lazily: replication workers start faster without them
@@ -75,20 +75,32 @@ def run_replication(study: Study, scenario_index: int, replication: int) -> dict
     cfg = scenario.config(study.config)
     staff_rng = np.random.default_rng([study.seed, replication, 7_919])
     staffing = scenario.staffing(study.staffing, staff_rng)
-    if study.history is not None:
-        tasks = replay_tasks(
-            study.history, study.demand, cfg, seed=study.seed, replication=replication,
-            volume_multiplier=scenario.volume_multiplier, aht_multiplier=scenario.aht_multiplier,
-        )
-    else:
-        tasks = generate_tasks(
-            study.demand, cfg, seed=study.seed, replication=replication,
-            volume_multiplier=scenario.volume_multiplier, aht_multiplier=scenario.aht_multiplier,
-        )
-    log = simulate(tasks, staffing, cfg, queues=study.demand.queues, horizon_s=study.demand.horizon_s)
+    tasks = draw_tasks(study, scenario, cfg, replication)
+    log = simulate(tasks, staffing, cfg, queues=study.demand.queues, horizon_s=study.demand.horizon_s,
+                   expected_handle_s=expected_handle(study.demand, tasks, scenario.aht_multiplier))
     kpis = summarize(log, answer_within_s=cfg.answer_within_s, sla=cfg.sla)
     kpis["events"] = float(log.events)
     return kpis
+
+
+def draw_tasks(study: Study, scenario: Scenario, cfg: SimulationConfig, replication: int) -> Tasks:
+    """Replication ``replication``'s tasks: the same random numbers in every scenario and experiment."""
+    if study.history is not None:
+        return replay_tasks(
+            study.history, study.demand, cfg, seed=study.seed, replication=replication,
+            volume_multiplier=scenario.volume_multiplier, aht_multiplier=scenario.aht_multiplier,
+        )
+    return generate_tasks(
+        study.demand, cfg, seed=study.seed, replication=replication,
+        volume_multiplier=scenario.volume_multiplier, aht_multiplier=scenario.aht_multiplier,
+    )
+
+
+def expected_handle(demand: Demand, tasks: Tasks, aht_multiplier: float = 1.0) -> FloatArray:
+    """What the policy's shift guard knows of each task in advance: its queue's forecast AHT then."""
+    period = np.clip((tasks.arrival_s // demand.period_s).astype(np.int64), 0, demand.volume.shape[0] - 1)
+    expected: FloatArray = demand.aht_s[period, tasks.queue] * aht_multiplier
+    return expected
 
 
 def _job(args: tuple[Study, int, int]) -> tuple[int, int, dict[str, float]]:

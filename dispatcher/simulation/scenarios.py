@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from dispatcher.errors import InvalidInput
+from dispatcher.policy import RoutingPolicy
 from dispatcher.simulation.model import ROUTING_POLICIES, SimulationConfig, Staffing
 
 
@@ -39,6 +40,8 @@ class Scenario:
     shrinkage: float = 0.0
     """Share of each on-duty stretch lost to unplanned off-queue time (a random block inside it)."""
     mean_patience_s: float | None = None
+    policy: RoutingPolicy | None = None
+    """Route by this policy (``routing`` becomes the policy router) instead of the base config's."""
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -69,6 +72,9 @@ class Scenario:
         changes: dict[str, object] = {}
         if self.routing is not None:
             changes["routing"] = self.routing
+        if self.policy is not None:
+            changes["routing"] = "optimizer"
+            changes["policy"] = self.policy
         if self.answer_within_s is not None:
             changes["answer_within_s"] = self.answer_within_s
         if self.mean_patience_s is not None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from forecasting.models.base import Fitted, Intervals, ModelInput, Prediction
+from forecasting.intervals import Intervals
+from forecasting.models.base import Fitted, ModelInput, Prediction
 from forecasting.models.ets import fit_ets, fit_mstl
 from forecasting.models.glm import fit_glm
 from forecasting.models.naive import (

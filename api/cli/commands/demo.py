@@ -26,7 +26,9 @@ from api.demo.pipeline import (
     kpi_table,
     run_replay,
     running_service,
+    sim_clock_for,
 )
+from api.service.dashboard.panels import ScenarioResult
 from api.service.settings import Settings
 from dispatcher.errors import InvalidInput
 
@@ -34,6 +36,7 @@ WHATIF = """\
 # What-if scenarios for the demo week (dispatchwise simulate --scenarios).
 [simulation]
 routing = "optimizer"
+policy = "live"             # the live service's routing policy (dispatcher.policy.LIVE)
 
 [[scenarios]]
 name = "baseline"
@@ -47,8 +50,12 @@ name = "3 agents absent"
 random_absentees = 3
 
 [[scenarios]]
-name = "greedy routing"
-routing = "greedy"
+name = "greedy policy"
+policy = "greedy"
+
+[[scenarios]]
+name = "longest-idle policy"
+policy = "longest-idle"
 """
 
 
@@ -123,10 +130,18 @@ def demo_command(
     live_dir = work / "live"
     shutil.rmtree(live_dir, ignore_errors=True)
     shutil.copytree(report, live_dir / "report")
-    live = settings.model_copy(update={"bootstrap_key": key, "port": free_port(port), "data_dir": live_dir})
+    # Its clock runs at the replay's speed and reaches the window's start once it is up, the agents are
+    # registered and the plan is published: the replayed day is the service's "today".
+    clock_start, anchor, window_wall = sim_clock_for(
+        datetime.combine(replay_day, replay_window[0], tzinfo=ZoneInfo(TIMEZONE)), speed, lead_wall_s=15.0)
+    live = settings.model_copy(update={
+        "bootstrap_key": key, "port": free_port(port), "data_dir": live_dir, "timezone": TIMEZONE,
+        "sim_clock_start": clock_start, "sim_clock_anchor": anchor, "sim_clock_speed": speed,
+        "offer_ttl_s": settings.offer_ttl_s * speed, "adherence_threshold_s": settings.adherence_threshold_s})
     with running_service(live) as url:
         rows, kpis = run_replay(url, key, today, work / "roster.csv", work / "agents.csv",
-                                replay_day=replay_day, window=replay_window, speed=speed, console=console)
+                                replay_day=replay_day, window=replay_window, speed=speed, console=console,
+                                forecast_path=work / "forecast.csv", day_start_unix=window_wall)
         console.print(kpi_table(rows, f"live replay of {replay_day} at {speed:g}× (times in simulated seconds)"))
         console.rule("[bold]7/7 report")
         page = write_demo_report(report, kpis, replay_day)
@@ -194,7 +209,6 @@ def write_panels(work: Path, report: Path, today: pd.DataFrame, replay_day: date
     from api.formats.roster import read_roster
     from api.service.dashboard.panels import (
         CoverageToday,
-        ScenarioResult,
         ShiftBar,
         ShiftsToday,
         SimulationResults,
@@ -227,12 +241,21 @@ def write_panels(work: Path, report: Path, today: pd.DataFrame, replay_day: date
     write_panel(report, ShiftsToday(date=replay_day, timezone=TIMEZONE, shifts=bars))
 
     results = pd.read_csv(work / "simulation.csv")
+    scenarios = scenario_results(results)
+    reps = int(results["replications"].iloc[0]) if "replications" in results else None
+    write_panel(report, SimulationResults(generated_at=datetime.now(tz), replications=reps,
+                                          baseline=scenarios[0].name if scenarios else None, scenarios=scenarios))
+
+
+def scenario_results(results: pd.DataFrame) -> list[ScenarioResult]:
+    """The what-if panel's rows from ``simulate``'s results CSV (the simulated KPI means, 95% CI of SL)."""
     scenarios = []
     for name, rows in results.groupby("scenario", sort=False):
         by_kpi = rows.set_index("kpi")
 
-        def mean(kpi: str, by_kpi: pd.DataFrame = by_kpi) -> float:
-            return float(cast(float, by_kpi.loc[kpi, "mean"])) if kpi in by_kpi.index else math.nan
+        def mean(kpi: str, by_kpi: pd.DataFrame = by_kpi) -> float | None:
+            value = float(cast(float, by_kpi.loc[kpi, "mean"])) if kpi in by_kpi.index else math.nan
+            return None if math.isnan(value) else value
 
         scenarios.append(ScenarioResult(
             name=str(name), service_level=mean("service_level"), asa_s=mean("asa_s"),
@@ -241,9 +264,7 @@ def write_panels(work: Path, report: Path, today: pd.DataFrame, replay_day: date
                                     float(cast(float, by_kpi.loc["service_level", "ci95_hi"])))}
             if "service_level" in by_kpi.index else {},
         ))
-    reps = int(results["replications"].iloc[0]) if "replications" in results else None
-    write_panel(report, SimulationResults(generated_at=datetime.now(tz), replications=reps,
-                                          baseline=scenarios[0].name if scenarios else None, scenarios=scenarios))
+    return scenarios
 
 
 def write_demo_report(report: Path, kpis: dict[str, float | None], replay_day: date) -> Path:

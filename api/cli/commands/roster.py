@@ -3,6 +3,7 @@ validates any roster against the rules."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,7 +16,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from typer.core import TyperGroup
 
+from api.cli.commands.forecast import print_notes
 from api.formats.agents import read_agents
+from api.formats.forecast import read_forecast_notes
 from api.formats.roster import (
     read_availability,
     read_preferences,
@@ -27,8 +30,9 @@ from api.formats.roster import (
 )
 from api.formats.templates import read_templates
 from dispatcher.errors import InvalidInput
-from dispatcher.roster.problem import Requirements, RosterProblem
+from dispatcher.roster.problem import Requirements, RosterProblem, Weights
 from dispatcher.roster.result import RosterResult
+from dispatcher.roster.weeks import parse_weekday
 
 
 class _PlanByDefault(TyperGroup):
@@ -43,6 +47,11 @@ class _PlanByDefault(TyperGroup):
 roster_app = typer.Typer(cls=_PlanByDefault, no_args_is_help=True,
                          help="Roster named agents onto weekly shifts (plan), or validate a roster (check).")
 
+WEEK_HELP = ("Weekday planning weeks start on (Mon..Sun); default: the horizon's first day. Weekly contract "
+             "limits (min/max hours, max days, two days off in a row) hold per planning week; a week the horizon "
+             "cuts to n < 7 days pro-rates the weekly min/max hours by n / max days a week (at most 1): a 3-day "
+             "week of a 32-40 h, 5-day contract asks 19-24 h. Consecutive days and rest run across weeks.")
+
 
 def _zone(name: str | None) -> tzinfo | None:
     if not name:
@@ -53,9 +62,13 @@ def _zone(name: str | None) -> tzinfo | None:
         raise InvalidInput(f"unknown timezone {name!r}", field="--timezone") from exc
 
 
+def _week_start(text: str | None) -> int | None:
+    return parse_weekday(text) if text else None
+
+
 def _load(requirements: Path | None, agents_path: Path, templates_path: Path, availability: Path | None,
           preferences: Path | None, pin: Path | None, published: Path | None, tz: tzinfo | None,
-          fallback_days: list[date] | None = None) -> RosterProblem:
+          fallback_days: list[date] | None = None, week_start: int | None = None) -> RosterProblem:
     agents = read_agents(agents_path)
     templates = read_templates(templates_path)
     if requirements is not None:
@@ -74,7 +87,31 @@ def _load(requirements: Path | None, agents_path: Path, templates_path: Path, av
         preferences=tuple(read_preferences(preferences, agents)) if preferences else (),
         pins=read_roster(pin, agents, tz).shifts if pin else (),
         published=read_roster(published, agents, tz) if published else None,
+        week_start=week_start,
     )
+
+
+def unknown_agent_skills(problem: RosterProblem) -> dict[str, list[str]]:
+    """Skill -> agents holding it, for skills no requirement asks for (a typo, or a queue not planned)."""
+    planned = set(problem.requirements.skills)
+    unknown: dict[str, list[str]] = {}
+    for agent in problem.agents:
+        for skill in sorted(set(agent.skills) - planned):
+            unknown.setdefault(skill, []).append(agent.id)
+    return unknown
+
+
+def _check_agent_skills(problem: RosterProblem, console: Console, *, strict: bool) -> None:
+    unknown = unknown_agent_skills(problem)
+    if not unknown:
+        return
+    listed = "; ".join(f"{skill!r} ({', '.join(ids[:5])}{' …' if len(ids) > 5 else ''})"
+                       for skill, ids in sorted(unknown.items()))
+    message = f"agents have skills no requirement asks for: {listed}"
+    if strict:
+        raise InvalidInput(message, field="skills")
+    console.print(f"[yellow]warning:[/yellow] {escape(message)} (time on them is never rostered; --strict makes "
+                  "this an error)", highlight=False)
 
 
 def _summary(console: Console, result: RosterResult) -> None:
@@ -92,9 +129,11 @@ def _summary(console: Console, result: RosterResult) -> None:
                       f"{cov.over_hours[skill]:.1f}")
     console.print(table)
     f = result.fairness
-    console.print(f"paid hours {result.paid_hours:.1f}; fairness spread: weekend shifts {f.weekend_shifts_spread}, "
-                  f"late shifts {f.late_shifts_spread}, hours/contract {f.hours_ratio_spread:.2f}; "
-                  f"agents without two consecutive days off {f.no_two_days_off}; "
+    weeks = ", ".join(w.label() for w in result.weeks)
+    console.print(f"planning weeks {weeks}; paid hours {result.paid_hours:.1f}; fairness spread: weekend shifts "
+                  f"{f.weekend_shifts_spread}, late shifts {f.late_shifts_spread}, hours/contract "
+                  f"{f.hours_ratio_spread:.2f}; two days off in a row: {f.days_off_pair_share:.0%} of agent-weeks "
+                  f"({f.no_two_days_off} agents miss them in some week); "
                   f"changed shifts {result.changed_shifts}")
     for e in result.explanations:
         console.print(f"[yellow]explanation[/yellow] {escape(str(e))}", highlight=False)
@@ -121,15 +160,30 @@ def plan_command(
     explain: Annotated[bool, typer.Option(help="When coverage is short, relax rules one at a time to name "
                                                "the binding one (one LP each; up to half the time limit "
                                                "more).")] = True,
+    week_start: Annotated[str | None, typer.Option(help=WEEK_HELP)] = None,
+    days_off_pair_weight: Annotated[float, typer.Option(help="Penalty points per agent and planning week without "
+                                                            "two days off in a row (where the week and the "
+                                                            "contract minimum allow them).")] = Weights().days_off_pair,
+    method: Annotated[str, typer.Option(help="decomposition (count LP, naming, local search) or mip (the "
+                                             "decomposition for half the time, then a named MIP in HiGHS "
+                                             "from its roster; see benchmarks/roster.py).")] = "decomposition",
+    strict: Annotated[bool, typer.Option(help="Agents with skills no requirement asks for are an error, "
+                                              "not a warning.")] = False,
 ) -> None:
-    """Roster named agents onto the week's shifts; writes roster.csv (+ coverage.csv, plot)."""
+    """Roster named agents onto the horizon's shifts (any whole number of days, in planning weeks); writes
+    roster.csv (+ coverage.csv, plot)."""
     from dispatcher.roster.solve import solve_roster
     from dispatcher.roster.validate import validate_roster
 
     if time_limit <= 0 or workers < 1:
         raise InvalidInput("--time-limit must be > 0 and --workers >= 1", field="--time-limit")
-    problem = _load(requirements, agents, templates, availability, preferences, pin, published, _zone(timezone))
+    problem = _load(requirements, agents, templates, availability, preferences, pin, published, _zone(timezone),
+                    week_start=_week_start(week_start))
+    problem = replace(problem, weights=replace(problem.weights, days_off_pair=days_off_pair_weight))
     console = Console()
+    if requirements is not None and (notes := read_forecast_notes(requirements)):
+        print_notes(console, notes)
+    _check_agent_skills(problem, console, strict=strict)
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console, transient=False) as progress:
         task = progress.add_task("building the count model", total=None)
@@ -147,7 +201,7 @@ def plan_command(
                                                   f"{info['lp_bound']:.1f}")
 
         result = solve_roster(problem, time_limit_s=time_limit, workers=workers, seed=seed, explain=explain,
-                              progress=report)
+                              progress=report, method=method)
     _summary(console, result)
     violations = validate_roster(result.roster, problem)
     explained = {(e.rule, e.agent_id) for e in result.explanations}
@@ -175,9 +229,12 @@ def check_command(
     availability: Annotated[Path | None, typer.Option(help="availability.csv")] = None,
     pin: Annotated[Path | None, typer.Option(help="Pinned shifts that must be present.")] = None,
     timezone: Annotated[str | None, typer.Option(help="Site timezone for template times.")] = None,
+    week_start: Annotated[str | None, typer.Option(help=WEEK_HELP + " Without --requirements the horizon is "
+                                                        "whole weeks from the first shift's day (or the "
+                                                        "--week-start day before it).")] = None,
 ) -> None:
-    """Validate a roster against contracts, rest, days, breaks, availability, skills and pins; exit 1 on
-    any violation."""
+    """Validate a roster against contracts (per planning week, as `roster` plans them), rest, days, breaks,
+    availability, skills and pins; exit 1 on any violation."""
     from dispatcher.roster.evaluate import objective_of
     from dispatcher.roster.validate import validate_roster
 
@@ -186,9 +243,12 @@ def check_command(
     shifts = read_roster(roster, agent_list, tz)
     if tz is None and shifts.shifts:
         tz = shifts.shifts[0].start.tzinfo
+    start = _week_start(week_start)
     days = sorted({s.start.astimezone(tz).date() for s in shifts.shifts}) or [date.today()]
-    week = [days[0] - timedelta(days=days[0].weekday()) + timedelta(days=i) for i in range(7)]
-    problem = _load(requirements, agents, templates, availability, None, pin, None, tz, fallback_days=week)
+    first = days[0] if start is None else days[0] - timedelta(days=(days[0].weekday() - start) % 7)
+    horizon = [first + timedelta(days=i) for i in range(((days[-1] - first).days // 7 + 1) * 7)]
+    problem = _load(requirements, agents, templates, availability, None, pin, None, tz, fallback_days=horizon,
+                    week_start=start)
     console = Console()
     violations = validate_roster(shifts, problem)
     if requirements is not None:

@@ -298,6 +298,5 @@ def export_events_command(
 
 def register(app: typer.Typer) -> None:
     app.command("scorecard")(scorecard_command)
-    app.command("abtest")(abtest_command)
     app.command("targets")(targets_command)
     app.command("export-events")(export_events_command)

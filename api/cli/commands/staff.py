@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from api.cli.commands.forecast import print_notes
+from api.formats.forecast import read_forecast_notes, write_notes
 from api.formats.staffing import (
     build_policy,
     parse_duration,
@@ -71,11 +73,15 @@ def staff_command(
         raise InvalidInput(f"period length must be in (0, 1440] minutes, got {period_minutes}",
                            field="--period-minutes")
     frame = read_forecast(forecast)
+    notes = read_forecast_notes(forecast)
     table, summaries = requirements_table(frame, rules,
                                           period_s=None if period_minutes is None else period_minutes * 60.0)
     console = Console()
+    if notes:
+        print_notes(console, notes)
     if out is not None:
         write_requirements(table, out)
+        write_notes(out, notes)
     if plot is not None:
         plot_requirements(table, plot)
     console.print(summary_table(summaries))

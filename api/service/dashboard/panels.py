@@ -9,10 +9,12 @@ JSON files. Build them with the models below and :func:`write_panel`; the dashbo
     {"date": "2026-11-23", "timezone": "America/New_York", "period_minutes": 15,
      "period_start": ["2026-11-23T07:00:00-05:00", ...],
      "queues": {"billing": {"forecast": [12.5, ...], "actual": [11, null, ...],
-                            "lower": [9.1, ...], "upper": [16.0, ...]}}}
+                            "lower": [9.1, ...], "upper": [16.0, ...],
+                            "reforecast": [null, ..., 14.2, ...]}}}
 
-  ``actual`` holds ``null`` for periods not yet observed; ``lower``/``upper`` (an 80 % interval) may be
-  omitted. Every array has the length of ``period_start``.
+  ``actual`` holds ``null`` for periods not yet observed; ``lower``/``upper`` (an 80 % interval) and
+  ``reforecast`` (the rest of the day re-estimated from actual so far, ``null`` where actual is known)
+  may be omitted. Every array has the length of ``period_start``.
 
 ``coverage_today.json`` — roster coverage vs requirement (agents on the floor per period)::
 
@@ -24,7 +26,11 @@ JSON files. Build them with the models below and :func:`write_panel`; the dashbo
     {"date": "2026-11-23", "timezone": "America/New_York",
      "shifts": [{"agent_id": "a001", "agent_name": "Ada", "start": "...T07:00:00-05:00",
                  "end": "...T15:30:00-05:00", "breaks": [{"start": "...", "end": "..."}],
-                 "skills": ["billing"]}]}
+                 "skills": ["billing"],
+                 "adherence": {"scheduled": "work", "status": "offline", "in_adherence": false,
+                               "out_since": "...T09:12:00-05:00"}}]}
+
+  ``adherence`` (optional) is the agent's real-time adherence now, as ``GET /v1/adherence`` gives it.
 
 ``simulation.json`` — what-if results, one row per scenario (fractions are 0..1, times in seconds)::
 
@@ -101,6 +107,7 @@ class QueueSeries(_Strict):
     actual: MaybeNumbers | None = None
     lower: Numbers | None = None
     upper: Numbers | None = None
+    reforecast: MaybeNumbers | None = None
 
 
 class ForecastToday(_TimeAxis):
@@ -111,7 +118,7 @@ class ForecastToday(_TimeAxis):
     @model_validator(mode="after")
     def _series_match_axis(self) -> ForecastToday:
         for queue, series in self.queues.items():
-            for name in ("forecast", "actual", "lower", "upper"):
+            for name in ("forecast", "actual", "lower", "upper", "reforecast"):
                 values = getattr(series, name)
                 if values is not None:
                     self._check_length(f"queues.{queue}.{name}", values)
@@ -144,11 +151,21 @@ class TimeSpan(_Strict):
         return self
 
 
+class BarAdherence(_Strict):
+    """The agent's real-time adherence now (``GET /v1/adherence``)."""
+
+    scheduled: Literal["work", "break", "off"]
+    status: Literal["available", "busy", "break", "offline"]
+    in_adherence: bool
+    out_since: datetime | None = None
+
+
 class ShiftBar(TimeSpan):
     agent_id: str = Field(min_length=1)
     agent_name: str = ""
     breaks: list[TimeSpan] = Field(default_factory=list)
     skills: list[str] = Field(default_factory=list)
+    adherence: BarAdherence | None = None
 
 
 class ShiftsToday(_Strict):
@@ -161,10 +178,11 @@ class ShiftsToday(_Strict):
 
 class ScenarioResult(_Strict):
     name: str = Field(min_length=1)
-    service_level: Fraction
-    asa_s: float = Field(ge=0)
-    abandonment: Fraction
-    occupancy: Fraction
+    service_level: Fraction | None
+    """None: not simulated (missing is not zero)."""
+    asa_s: float | None = Field(ge=0)
+    abandonment: Fraction | None
+    occupancy: Fraction | None
     ci95: dict[str, tuple[float, float]] = Field(default_factory=dict)
 
 

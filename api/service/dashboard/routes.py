@@ -72,7 +72,8 @@ def dashboard_asset(name: str) -> FileResponse:
 async def dashboard_panel(name: str, request: Request, queue: QueueDep, _: SupervisorDep) -> dict[str, Any]:
     """``{"name", "data": <panel JSON> | null, "error": <message> | null}``; null data means "no data yet".
     Forecast, coverage and shifts come from today's published plan when there is one (then ``"source":
-    "published plan"``), else from the files the demo writes."""
+    "published plan"``), else from the files the demo writes (``"source": "file"``; the board labels them
+    with the date they hold, which need not be today)."""
     if name not in PANEL_NAMES:
         raise NotFound(f"no dashboard panel named {name!r}; known: {', '.join(PANEL_NAMES)}", field="name")
     if name in LIVE_PANELS:
@@ -88,8 +89,9 @@ async def dashboard_panel(name: str, request: Request, queue: QueueDep, _: Super
     try:
         panel = read_panel(report_dir(request), name)
     except DispatchwiseError as exc:  # a broken file shows in its panel instead of breaking the board
-        return {"name": name, "data": None, "error": str(exc)}
-    return {"name": name, "data": None if panel is None else panel.model_dump(mode="json"), "error": None}
+        return {"name": name, "data": None, "error": str(exc), "source": "file"}
+    return {"name": name, "data": None if panel is None else panel.model_dump(mode="json"), "error": None,
+            "source": "file"}
 
 
 SESSION_COOKIE = "dw_session"

@@ -25,7 +25,8 @@ def get_plan(request: Request) -> PlanStore:
     """One PlanStore per app (it caches parsed roster days), on the app's queue and site timezone."""
     plan: PlanStore | None = getattr(request.app.state, "plan", None)
     if plan is None or plan.queue is not request.app.state.queue:
-        plan = PlanStore(request.app.state.queue, timezone=request.app.state.settings.timezone)
+        settings = getattr(request.app.state, "settings", None)  # a bare router in tests has none
+        plan = PlanStore(request.app.state.queue, timezone=settings.timezone if settings else "UTC")
         request.app.state.plan = plan
     return plan
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
+import pandas as pd
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -27,7 +28,9 @@ from api.formats.scorecard import (
 )
 from api.live.audit_log import audit_events_to_frame
 from api.service.deps import QueueDep
+from api.service.routes.plan import PlanDep
 from api.store.perf import PerfStore
+from api.store.plan import PlanStore
 from api.store.queue import LiveQueue
 from api.store.records import agent_from_hash
 from dispatcher.abtest import ab_report
@@ -89,6 +92,18 @@ async def load_agents(queue: LiveQueue) -> list[Agent]:
     return [agent_from_hash(h) for h in await queue.agent_hashes()]
 
 
+async def live_agent_time(plan: PlanStore, start: datetime | None, end: datetime | None) -> pd.DataFrame | None:
+    """The scorecard's agent-time table from live adherence (sampled against the published roster):
+    ``scheduled_s`` = scheduled work, ``on_shift_s`` = working during it; None when nothing was sampled."""
+    last = None if end is None else plan.local_day(end - timedelta(microseconds=1))
+    totals = await plan.adherence_time(None if start is None else plan.local_day(start), last)
+    if not totals:
+        return None
+    frame = pd.DataFrame.from_dict(totals, orient="index", columns=["scheduled_s", "on_shift_s"])
+    frame.index.name = "agent_id"
+    return frame.sort_index()
+
+
 def card_json(card: Scorecard) -> dict[str, Any]:
     return {
         "key": card.key, "composite": card.composite, "metrics": dict(card.metrics),
@@ -119,6 +134,7 @@ def status_json(status: TargetStatus, *, history: bool) -> dict[str, Any]:
 @router.get("/scorecards")
 async def get_scorecards(
     queue: QueueDep,
+    plan: PlanDep,
     level: Annotated[Literal["agent", "team", "queue"], Query()] = "agent",
     from_: Annotated[str | None, Query(alias="from", description="ISO date/time; tasks created from")] = None,
     to: Annotated[str | None, Query(description="ISO date/time; tasks created before")] = None,
@@ -137,6 +153,7 @@ async def get_scorecards(
         scorecards, log, level=level, start=start, end=end, scoring=scoring,
         outcome=OutcomeConfig(reopen_window_s=reopen_window_h * 3600),
         forecast_aht_s=parse_pairs(forecast_aht, "forecast_aht") or None, agent_teams=teams,
+        agent_time=await live_agent_time(plan, start, end),
     )
     return clean_dict({
         "level": level, "from": start, "to": end,

@@ -15,6 +15,7 @@ end
 redis.call('HSET', tkey, 'status', 'completed', 'completed_ms', ARGV[1], 'outcome', ARGV[5])
 release_agent(t[2], ARGV[2])
 redis.call('HINCRBYFLOAT', K.agent .. t[2], 'handled_s', (NOW - tonumber(t[4])) / 1000.0)
+redis.call('HSET', K.agent .. t[2], 'free_ms', ARGV[1])
 redis.call('ZREM', K.sla, ARGV[2])
 audit(ARGV[2], 'completed', ARGV[4], t[2], t[3], ARGV[5])
 return {'OK', redis.call('HGETALL', tkey)}

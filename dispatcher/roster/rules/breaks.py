@@ -3,40 +3,44 @@ that coverage holds (stage 1 decides how many start at each offset; stage 3 hand
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 from ortools.linear_solver import pywraplp
 
-from dispatcher.roster.counts import CountModel, Term
+from dispatcher.roster.counts import CountModel
 from dispatcher.roster.grid import Candidate
 
 
 def counts(model: CountModel) -> None:
-    """Break starts per candidate and offset (all skill sets together); which skill a break takes
-    from is left free — a relaxation of "the agent on the break worked that skill" that keeps the LP
-    small; stage 3 then places each named break where coverage has most slack."""
+    """Break starts per candidate and offset. In the LP all skill sets together: which skill a break
+    takes from is left free — a relaxation of "the agent on the break worked that skill" that keeps
+    the LP small; stage 3 then places each named break where coverage has most slack. With
+    ``model.exact_breaks``, per skill set: the break leaves the set's own skills (exact)."""
     cand = {c.index: c for c in model.candidates}
     n_periods = model.problem.requirements.n_periods
-    starts: dict[tuple[int, int, int], list[pywraplp.Variable]] = {}
-    shifts: dict[int, list[pywraplp.Variable]] = {}
-    for (_, ci), n in model.n.items():
-        shifts.setdefault(ci, []).append(n)
-    away: dict[int, list[Term]] = defaultdict(list)
-    for ci, ns in shifts.items():
+    shifts: dict[tuple[int, int], list[pywraplp.Variable]] = {}
+    for (g, ci), n in model.n.items():
+        k = model.set_of_group[g] if model.exact_breaks else 0
+        shifts.setdefault((k, ci), []).append(n)
+    inf = model.solver.infinity()
+    for (k, ci), ns in shifts.items():
         c = cand[ci]
         for b, slots in enumerate(c.breaks):
-            vars_ = [model.solver.NumVar(0.0, model.solver.infinity(), f"b_{ci}_{b}_{o}") for o in slots.offsets]
-            starts[0, ci, b] = vars_
+            vars_ = [model.count_var(inf, f"b_{k}_{ci}_{b}_{o}") for o in slots.offsets]
+            if model.exact_breaks:
+                model.set_break_starts[k, ci, b] = vars_
+            else:
+                model.break_starts[ci, b] = vars_
             model.add_row([(v, 1.0) for v in vars_] + [(n, -1.0) for n in ns], 0.0, 0.0)
             for var, offset in zip(vars_, slots.offsets, strict=True):
                 for p in range(c.p0 + offset, c.p0 + offset + slots.length):
                     if 0 <= p < n_periods:
-                        away[p].append((var, 1.0))
-    model.extras["break_starts"] = starts
-    model.extras["on_break"] = away
+                        if model.exact_breaks:
+                            model.set_on_break[k, p].append((var, 1.0))
+                        else:
+                            model.on_break[p].append((var, 1.0))
 
 
 def apportion(share: Sequence[float], total: int) -> list[int]:

@@ -33,7 +33,9 @@ def counts(model: CountModel) -> None:
     cover: dict[tuple[int, int], list[Term]] = defaultdict(list)
     auxiliary: dict[int, list[Term]] = defaultdict(list)
     """Period → agents (on duty, breaks included) allocated to a skill that is not their primary."""
-    for (k, p), terms in model.on_duty.items():
+    for (k, p), on_duty in model.on_duty.items():
+        # at work: on duty less on a break (exact per set; else breaks come off below, from any skill)
+        terms = [*on_duty, *((v, -c) for v, c in model.set_on_break.get((k, p), []))]
         own = [s for s in sorted(model.skill_sets[k]) if s in index]
         primary = model.primary_sets[k]
         if not own:
@@ -54,8 +56,7 @@ def counts(model: CountModel) -> None:
             if primary and s not in primary:
                 auxiliary[p].append((x, 1.0))
         model.add_row(xs + [(v, -c) for v, c in terms], 0.0, 0.0)
-    on_break = model.extras.get("on_break", {})
-    assert isinstance(on_break, dict)
+    on_break = model.on_break
     for p, away in on_break.items():  # agents on a break leave some skill they would work
         taken = [solver.NumVar(0.0, inf, f"brk_{si}_{p}") for si in range(len(skills))]
         model.add_row([(t, 1.0) for t in taken] + [(v, -c) for v, c in away], 0.0, 0.0)

@@ -3,7 +3,8 @@
  * Live state comes from the service's JSON endpoints (/v1/queues, /v1/agents, /v1/alerts, /v1/kpis),
  * refreshed on every event of the SSE stream /dashboard/events (= /v1/events behind a session cookie opened
  * by POST /dashboard/session, because EventSource cannot send headers) and polled every 2 s whenever the stream is not open. Forecast, coverage,
- * shifts and simulation come from /dashboard/panels/<name> (files the demo writes). Scorecards, targets and
+ * shifts and simulation come from /dashboard/panels/<name>: today's published plan (with each agent's adherence
+ * on the shifts) or, when nothing is published, the files the demo writes, labelled with their own date. Scorecards, targets and
  * overdue improvement-plan actions come from /v1/scorecards, /v1/targets, /v1/plans and /v1/plans/alerts,
  * refreshed every 10 s and shortly after every task event.
  */
@@ -24,7 +25,7 @@
     occupancy: { min: 0.75, max: 0.85 } };
 
   var state = { key: null, es: null, sseOpen: false, lastLive: 0, lastSlow: 0, refreshTimer: null,
-    panels: {}, charts: {}, alerts: [], tz: null, inflight: false, pending: false,
+    panels: {}, sources: {}, charts: {}, alerts: [], tz: null, inflight: false, pending: false,
     lastPerf: 0, perfInflight: false, perfPending: false, perfTimer: null, openCards: {} };
 
   function $(id) { return document.getElementById(id); }
@@ -286,9 +287,17 @@
 
   function chartWidth(node) { return Math.max(320, node.clientWidth || node.parentNode.clientWidth - 36); }
 
+  // "today · published plan" for the live plan; a file panel says which day it holds, which need not be today.
+  function panelWhen(name, panel, fallback) {
+    if (!panel) return fallback;
+    if (state.sources[name] === "published plan") return "today · published plan";
+    return (panel.date ? panel.date + " · " : "") + "from file (nothing published)";
+  }
+
   function renderForecast(panel) {
     var node = $("forecast"), select = $("forecast-queue");
     destroyChart("forecast");
+    $("forecast-when").textContent = panelWhen("forecast_today", panel, "today");
     if (!panel) { empty(node); select.hidden = true; return; }
     var queues = Object.keys(panel.queues || {}).sort();
     if (!queues.length) { empty(node); select.hidden = true; return; }
@@ -316,6 +325,7 @@
       return any ? out : null;
     }
     var forecast = sum("forecast"), actual = sum("actual"), lower = sum("lower"), upper = sum("upper");
+    var reforecast = sum("reforecast");
     var data = [xs, forecast], series = [{}, { label: "forecast", stroke: "#2f6fd1", width: 2, dash: [6, 4] }];
     var bands = [];
     if (lower && upper) {
@@ -327,6 +337,10 @@
     if (actual) {
       data.push(actual);
       series.push({ label: "actual", stroke: "#d9480f", width: 2.5, spanGaps: false });
+    }
+    if (reforecast) {
+      data.push(reforecast);
+      series.push({ label: "reforecast", stroke: "#7b3fc4", width: 2, dash: [2, 3], spanGaps: false });
     }
     clear(node);
     state.charts.forecast = new uPlot({
@@ -344,6 +358,7 @@
   function renderCoverage(panel) {
     var node = $("coverage");
     destroyChart("coverage");
+    $("coverage-when").textContent = panelWhen("coverage_today", panel, "agents on the floor");
     if (!panel || !panel.period_start || !panel.period_start.length) { empty(node); return; }
     var xs = panel.period_start.map(function (t) { return Date.parse(t) / 1000; });
     var stepped = uPlot.paths.stepped({ align: 1 });
@@ -368,6 +383,8 @@
 
   function renderShifts(panel) {
     var node = clear($("gantt"));
+    var live = state.sources.shifts_today === "published plan";
+    $("shift-title").textContent = !panel || live ? "Today's shifts" : "Shifts of " + panel.date;
     if (!panel || !panel.shifts || !panel.shifts.length) { empty(node); $("shift-summary").textContent = ""; return; }
     var palette = {};
     panel.shifts.forEach(function (s) {
@@ -376,7 +393,7 @@
     });
     var shifts = panel.shifts.map(function (s) {
       return { who: s.agent_name || s.agent_id, start: Date.parse(s.start), end: Date.parse(s.end), skills: s.skills || [],
-        colour: palette[(s.skills && s.skills[0]) || ""],
+        colour: palette[(s.skills && s.skills[0]) || ""], adherence: s.adherence || null,
         breaks: (s.breaks || []).map(function (b) { return [Date.parse(b.start), Date.parse(b.end)]; }) };
     }).sort(function (a, b) { return a.start - b.start || a.end - b.end || a.who.localeCompare(b.who); });
     var t0 = Math.min.apply(null, shifts.map(function (s) { return s.start; }));
@@ -397,14 +414,26 @@
     node.appendChild(axisRow);
     var body = el("div", "g-body");
     shifts.forEach(function (s) {
-      var row = el("div", "g-row");
-      row.appendChild(el("div", "who", s.who));
+      var adh = s.adherence, out = adh && !adh.in_adherence;
+      var row = el("div", "g-row" + (out ? " g-out" : ""));
+      var who = el("div", "who");
+      if (adh) {
+        var dot = el("span", "g-adh " + (out ? "out" : "in"));
+        dot.dataset.adherence = out ? "out" : "in";
+        dot.title = (out ? "out of adherence" : "in adherence") + ": scheduled " + adh.scheduled + ", " + adh.status +
+          (out && adh.out_since ? " since " + hhmm(new Date(Date.parse(adh.out_since)), panel.timezone) : "");
+        who.appendChild(dot);
+        who.title = dot.title;
+      }
+      who.appendChild(document.createTextNode(s.who));
+      row.dataset.agent = s.who;
+      row.appendChild(who);
       var track = el("div", "g-track");
-      var bar = el("div", "g-bar c" + s.colour);
+      var bar = el("div", "g-bar c" + s.colour + (out ? " out" : ""));
       bar.style.left = x(s.start);
       bar.style.width = (100 * (s.end - s.start) / (t1 - t0)) + "%";
       bar.title = s.who + ": " + hhmm(new Date(s.start), panel.timezone) + "–" + hhmm(new Date(s.end), panel.timezone) +
-        (s.skills.length ? " · " + s.skills.join(", ") : "");
+        (s.skills.length ? " · " + s.skills.join(", ") : "") + (adh ? " · " + who.title : "");
       track.appendChild(bar);
       s.breaks.forEach(function (b) {
         var br = el("div", "g-break");
@@ -435,12 +464,21 @@
     });
     var brk = el("span"); brk.appendChild(el("i", "brk")); brk.appendChild(document.createTextNode("break"));
     legend.appendChild(brk);
+    var judged = shifts.filter(function (s) { return s.adherence; });
+    var outCount = judged.filter(function (s) { return !s.adherence.in_adherence; }).length;
+    if (judged.length) {
+      [["in", "in adherence"], ["out", "out of adherence"]].forEach(function (p) {
+        var item = el("span"); item.appendChild(el("i", "g-adh " + p[0])); item.appendChild(document.createTextNode(p[1]));
+        legend.appendChild(item);
+      });
+    }
     node.appendChild(legend);
     var hours = shifts.reduce(function (h, s) {
       var br = s.breaks.reduce(function (b, p) { return b + (p[1] - p[0]); }, 0);
       return h + (s.end - s.start - br) / hour;
     }, 0);
-    $("shift-summary").textContent = panel.date + " · " + hours.toFixed(0) + " paid hours";
+    $("shift-summary").textContent = hours.toFixed(0) + " paid hours" +  // the title names the day
+      (judged.length ? " · " + outCount + " of " + judged.length + " agents out of adherence" : "");
   }
 
   function renderSimulation(panel) {
@@ -465,7 +503,7 @@
         var td = el("td", null, c.fmt(num(s[c.id])));
         var ci = s.ci95 && s.ci95[c.id];
         if (ci) td.appendChild(el("span", "ci", "[" + c.fmt(ci[0]) + ", " + c.fmt(ci[1]) + "]"));
-        if (s !== base) {
+        if (s !== base && num(s[c.id]) !== null && num(base[c.id]) !== null) {
           var d = (num(s[c.id]) - num(base[c.id])) * c.scale;
           if (Math.abs(d) >= 0.05) {
             var better = c.higher === null ? null : c.higher ? d > 0 : d < 0;
@@ -840,6 +878,7 @@
         var key = JSON.stringify([data, body && body.error]);
         if (state.panels[name] === key) return;
         state.panels[name] = key;
+        state.sources[name] = body ? body.source : null;
         if (data && data.timezone && data.timezone !== state.tz) {
           state.tz = data.timezone;  // the site's day: repaint the clock, re-ask today's KPIs
           paintClock();
