@@ -44,7 +44,7 @@ class Case:
     allowed: set[str]
     body: Any = None
     passed: int | str = OK
-    key_in_query: bool = False  # EventSource cannot send headers: the key comes as ?key=
+    session_cookie: bool = False  # EventSource cannot send headers: the key opens a session (cookie) first
 
 
 # (method, route path as the app declares it) -> case
@@ -68,10 +68,15 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "/v1/offers/{offer_id}/reject"): Case("/v1/offers/{offer}/reject", {S, A}, {}),
     ("GET", "/v1/agents"): Case("/v1/agents", {S}),
     ("GET", "/v1/queues"): Case("/v1/queues", {S}),
+    ("GET", "/v1/queues/{skill}/tasks"): Case("/v1/queues/billing/tasks", {S}),
     ("GET", "/v1/alerts"): Case("/v1/alerts", {S}),
     ("GET", "/v1/kpis"): Case("/v1/kpis", {S}),
     ("GET", "/v1/events"): Case("/v1/events?since=0&max_events=1", {S}),
     ("POST", "/v1/keys"): Case("/v1/keys", {S}, {"role": "integration"}),
+    ("GET", "/v1/keys"): Case("/v1/keys", {S}),
+    ("GET", "/v1/keys/{key_id}"): Case("/v1/keys/K999999", {S}, passed=404),
+    ("DELETE", "/v1/keys/{key_id}"): Case("/v1/keys/K999999", {S}, passed=404),
+    ("DELETE", "/v1/agents/{agent_id}"): Case("/v1/agents/nobody", {S}, passed=404),
     # published plans, the floor against them, webhooks (supervisor; an agent reads only its own schedule)
     ("PUT", "/v1/plan/forecast"): Case("/v1/plan/forecast", {S}, passed=422),
     ("PUT", "/v1/plan/roster"): Case("/v1/plan/roster", {S}, passed=422),
@@ -102,7 +107,9 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/dashboard"): Case("/dashboard", PUBLIC),
     ("GET", "/dashboard/static/{name}"): Case("/dashboard/static/uplot.LICENSE", PUBLIC),
     ("GET", "/dashboard/panels/{name}"): Case("/dashboard/panels/forecast_today", {S}),
-    ("GET", "/dashboard/events"): Case("/dashboard/events?since=0&max_events=1", {S}, key_in_query=True),
+    ("GET", "/dashboard/events"): Case("/dashboard/events?since=0&max_events=1", {S}, session_cookie=True),
+    ("POST", "/dashboard/session"): Case("/dashboard/session", {S}),
+    ("DELETE", "/dashboard/session"): Case("/dashboard/session", PUBLIC),
     # planning and performance (supervisor routers under /v1)
     ("POST", "/v1/staffing/requirements"): Case("/v1/staffing/requirements", {S}, {}, passed=422),
     ("POST", "/v1/simulations"): Case("/v1/simulations", {S}, {}, passed=422),
@@ -230,11 +237,12 @@ def test_each_role_gets_exactly_the_routes_it_is_allowed(
             payload = {k: (v.format(uniq=f"u{next(_counter)}") if isinstance(v, str) else v)
                        for k, v in case.body.items()}
         role_headers = headers[role]
-        if case.key_in_query:
-            token = role_headers.get("Authorization", "").removeprefix("Bearer ")
-            url += f"&key={token}" if token else ""
+        if case.session_cookie:
+            client.cookies.clear()
+            client.post("/dashboard/session", headers=role_headers)  # sets the cookie when allowed
             role_headers = {}
         r = client.request(method, url, json=payload, headers=role_headers)
+        client.cookies.clear()
         outcomes[role] = r.status_code
         _close(client, task, offer)
     expected = {role: expected_outcome(case, role) for role in ROLES}
@@ -245,8 +253,8 @@ def test_each_role_gets_exactly_the_routes_it_is_allowed(
 def expected_outcome(case: Case, role: str) -> int | str:
     if role in case.allowed:
         return case.passed
-    if role == "none" and case.key_in_query:
-        return 422  # the required ?key= is missing
+    if case.session_cookie:
+        return 401  # no session was opened for this role
     return 401 if role in ("none", "bad") else 403
 
 

@@ -115,6 +115,8 @@ class QueueMachine(RuleBasedStateMachine):
                                         max_misses=MAX_MISSES, clock=lambda: self.now)
         self.tasks: dict[str, TaskModel] = {}
         self.by_external: dict[str, str] = {}
+        self.requests: dict[str, tuple[str, bool, bool]] = {}
+        """external id -> (skill, urgent, important) it was first created with."""
         self.offers: dict[str, OfferModel] = {}
         self.agents: dict[str, AgentModel] = {}
         for agent_id, (skills, primary, capacity) in AGENTS.items():
@@ -214,6 +216,8 @@ class QueueMachine(RuleBasedStateMachine):
     def create(self, data: st.DataObject, skill: str, urgent: bool, important: bool, repeat: bool) -> None:
         if repeat and self.by_external:
             external_id = data.draw(st.sampled_from(sorted(self.by_external)))
+            # a retry repeats its request (one with other content is a 409: tests/test_hardening_requests.py)
+            skill, urgent, important = self.requests[external_id]
         else:
             external_id = f"e{len(self.by_external) + 1}"
         self.create_task(external_id, skill, urgent=urgent, important=important)
@@ -228,6 +232,7 @@ class QueueMachine(RuleBasedStateMachine):
             return
         assert created and view["id"] not in self.tasks and view["status"] == "queued"
         self.by_external[external_id] = view["id"]
+        self.requests[external_id] = (skill, urgent, important)
         self.tasks[view["id"]] = TaskModel(view["id"], external_id, skill, urgent, important, self.now_ms)
         seen("create")
 
