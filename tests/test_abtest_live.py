@@ -16,23 +16,16 @@ from api.service.app import create_app
 from api.service.settings import Settings
 from api.store.queue import LiveQueue
 from dispatcher.abtest import arm_of
+from tests.clock import Clock
 
 BOOT = "boot-supervisor-key"
 T0 = 1_800_000_000.0
 SUP = {"Authorization": f"Bearer {BOOT}"}
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture()
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture()

@@ -1,7 +1,8 @@
 """The dashboard's plan panels in a real headless Chromium (same service fixture as test_dashboard_browser):
 file panels first, labelled with their date; then a forecast and roster are published and the board turns to
 them — forecast, actual and reforecast as three lines, coverage vs requirement, and the shifts Gantt coloured
-by each agent's adherence now. Saves a screenshot of those panels to .dispatchwise/screenshots/ (scripts/screenshot copies it to docs/)."""
+by each agent's adherence now. Saves a screenshot of those panels to .dispatchwise/screenshots/
+(scripts/screenshot copies it to docs/)."""
 
 from __future__ import annotations
 
