@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.service.app import create_app
 from api.service.settings import Settings
-from tests.test_api import BOOT, Clock, new_key, put_agent, sup
+from tests.test_api import BOOT, T0, Clock, new_key, put_agent, sup
 
 __all__ = [
     "BOOT",
@@ -64,7 +64,7 @@ def set_clock(clock: Clock, moment: datetime) -> None:
 
 @pytest.fixture()
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture()

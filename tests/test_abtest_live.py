@@ -16,23 +16,16 @@ from api.service.app import create_app
 from api.service.settings import Settings
 from api.store.queue import LiveQueue
 from dispatcher.abtest import arm_of
+from tests.clock import Clock
 
 BOOT = "boot-supervisor-key"
 T0 = 1_800_000_000.0
 SUP = {"Authorization": f"Bearer {BOOT}"}
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture()
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture()
@@ -79,8 +72,11 @@ def run_day(client: TestClient, clock: Clock, n_tasks: int) -> list[dict[str, An
 
 def test_only_one_experiment_runs_at_a_time_and_delete_ends_it(client: TestClient) -> None:
     assert "experiment" not in client.get("/v1/abtest", headers=SUP).json(), "none runs: the retrospective report"
+    assert client.get("/v1/abtest/current", headers=SUP).json() == {"running": False}
     r = client.put("/v1/abtest", json=experiment(), headers=SUP)
     assert r.status_code == 201, r.text
+    current = client.get("/v1/abtest/current", headers=SUP).json()
+    assert current["running"] is True and current["experiment"]["name"] == "batching"
     assert r.json()["policy_b"]["mode"] == "greedy"
     second = client.put("/v1/abtest", json=experiment("other"), headers=SUP)
     assert second.status_code == 409 and "batching" in second.text
@@ -122,6 +118,7 @@ def test_live_ab_splits_tasks_by_hash_and_every_offer_names_its_arm(client: Test
     assert stats.binomtest(n_b, len(offers), 0.5).pvalue > 0.001, (n_b, len(offers))
 
     report = client.get("/v1/abtest", headers=SUP).json()
+    assert client.get("/v1/abtest/current", headers=SUP).json() == {"running": True, **report}
     arms = report["arms"]
     assert arms["A"]["n"] + arms["B"]["n"] == 300 and arms["B"]["n"] == n_b
     assert arms["A"]["policy"] == "live" and arms["B"]["policy"] == "greedy-now"

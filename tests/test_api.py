@@ -15,25 +15,15 @@ from api.live.dispatch import Dispatcher
 from api.live.sla import SlaMonitor
 from api.service.app import create_app
 from api.service.settings import Settings
+from tests.clock import Clock
 
 BOOT = "boot-supervisor-key"
 T0 = 1_800_000_000.0
 
 
-class Clock:
-    def __init__(self, start: float = T0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture()
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture()
@@ -411,7 +401,7 @@ def test_the_fast_path_and_the_fastapi_route_answer_post_tasks_alike(
         settings = Settings(redis_url=redis_url, bootstrap_key=BOOT, fast_path=fast, data_dir=tmp_path)
         app = create_app(settings, dispatch=False)
         with TestClient(app) as tc:
-            app.state.queue.clock = Clock()
+            app.state.queue.clock = Clock(T0)
             got = [tc.post("/v1/tasks", json=body, headers=sup()) for body in cases]
             got.append(tc.post("/v1/tasks", json=cases[0]))
             got.append(tc.post("/v1/tasks", json=cases[0], headers={"Authorization": "Bearer nope"}))

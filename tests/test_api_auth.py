@@ -131,6 +131,7 @@ MATRIX: dict[tuple[str, str], Case] = {
                                                                    passed=404),
     ("GET", "/v1/abtest"): Case("/v1/abtest", {S}),
     ("PUT", "/v1/abtest"): Case("/v1/abtest", {S}, {}, passed=422),
+    ("GET", "/v1/abtest/current"): Case("/v1/abtest/current", {S}),
     ("DELETE", "/v1/abtest"): Case("/v1/abtest", {S}, passed=404),
     ("POST", "/v1/feedback/proficiency/preview"): Case("/v1/feedback/proficiency/preview", {S}, {}),
     ("POST", "/v1/feedback/proficiency/accept"): Case("/v1/feedback/proficiency/accept", {S}, {}, passed=422),

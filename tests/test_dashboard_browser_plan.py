@@ -1,7 +1,8 @@
 """The dashboard's plan panels in a real headless Chromium (same service fixture as test_dashboard_browser):
 file panels first, labelled with their date; then a forecast and roster are published and the board turns to
 them — forecast, actual and reforecast as three lines, coverage vs requirement, and the shifts Gantt coloured
-by each agent's adherence now. Saves a screenshot of those panels to docs/dashboard-plan.png."""
+by each agent's adherence now. Saves a screenshot of those panels to .dispatchwise/screenshots/
+(scripts/screenshot copies it to docs/)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from tests.test_dashboard_browser import (
 
 __all__ = ["service"]
 
-SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "dashboard-plan.png"
+SCREENSHOT = Path(__file__).resolve().parent.parent / ".dispatchwise" / "screenshots" / "dashboard-plan.png"
 FLOOR = [("p1", "Ada Lovelace", "available"), ("p2", "Grace Hopper", "available"),
          ("p3", "Alan Turing", "offline"), ("p4", "Barbara Liskov", "available")]
 

@@ -21,22 +21,15 @@ from api.store.keys import Keys
 from api.store.queue import LiveQueue
 from dispatcher.abtest import arm_of
 from dispatcher.errors import DispatchwiseError
+from tests.clock import Clock
 
 T0 = datetime(2027, 1, 4, 9, tzinfo=UTC)
 KEYS = Keys("dw")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = (T0 + timedelta(days=1)).timestamp()
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture()
 def clock() -> Clock:
-    return Clock()
+    return Clock((T0 + timedelta(days=1)).timestamp())
 
 
 @pytest.fixture()
@@ -249,7 +242,7 @@ def test_scorecard_of_work_done_through_the_live_service(redis_url: str, redis_c
     app = create_app(Settings(redis_url=redis_url, bootstrap_key=boot, data_dir=tmp_path), dispatch=False)
     sup = {"Authorization": f"Bearer {boot}"}
     with TestClient(app) as tc:
-        clock = Clock()
+        clock = Clock((T0 + timedelta(days=1)).timestamp())
         app.state.queue.clock = clock
         r = tc.put("/v1/agents/ann", json={"name": "Ann", "skills": {"billing": 4}, "primary_skills": ["billing"],
                                           "capacity": 1, "team": "red"}, headers=sup)

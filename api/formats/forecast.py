@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from api.formats.figures import save_figure
 from dispatcher.errors import DispatchwiseError, InvalidInput
 from forecasting.calendar import CALENDAR_KINDS, DayNote, PlannerDay, SpecialDay
 from forecasting.forecast import COLUMNS
@@ -265,7 +266,4 @@ def plot_forecast(grids: dict[str, DayGrid], frame: pd.DataFrame, path: Path, *,
         ax.plot(x, part["volume"], color="tab:blue", lw=1.0, label=f"forecast ({part['model'].iloc[0]})")
         ax.set_title(f"{queue} — contacts per period ({timezone})")
         ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from api.formats.csv_rows import parse_cell, read_rows
+from api.formats.figures import save_figure
 from dispatcher.domain import Agent, Interval, Roster, Shift, SkillBlock
 from dispatcher.errors import InvalidInput
 from dispatcher.roster.problem import Availability, Preference, Requirements, week_monday
@@ -275,6 +276,4 @@ def write_plot(path: Path, result: RosterResult) -> None:
     gantt.set_yticks(range(len(by_agent)))
     gantt.set_yticklabels(sorted(by_agent), fontsize=5)
     gantt.set_title("shifts (colour = skill, white = break)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from api.formats.figures import save_figure
 from api.formats.forecast import read_forecast as read_forecast_csv
 from api.formats.policy import resolve_policy
 from dispatcher.errors import DispatchwiseError, InvalidInput
@@ -369,10 +370,7 @@ def plot_comparison(path: Path, results: pd.DataFrame, title: str = "what-if sce
         ax.set_xticks(np.arange(len(scenarios)), scenarios, rotation=25, ha="right", fontsize=8)
         ax.grid(axis="y", alpha=0.3)
     fig.suptitle(f"{title} (mean and 95% CI over replications)")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def load_study(

@@ -36,6 +36,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from api.formats.figures import save_figure
 from api.formats.forecast import parse
 from api.formats.forecast import read_forecast as read_forecast  # noqa: PLC0414 (re-export: the one forecast reader)
 from dispatcher.errors import DispatchwiseError, InvalidInput
@@ -198,10 +199,7 @@ def plot_requirements(frame: pd.DataFrame, path: Path) -> None:
         twin.set_ylabel("contacts / period")
         ax.set_title(f"{queue} — staffing requirement")
         ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def targets_as_dict(targets: StaffingTargets) -> dict[str, Any]:

@@ -60,6 +60,15 @@ async def experiment_status(
     return await _report(queue, experiment)
 
 
+@router.get("/abtest/current")
+async def current_experiment(queue: QueueDep) -> dict[str, Any]:
+    """The running experiment's report (as ``GET /abtest``), or ``{"running": false}``: what the dashboard polls."""
+    experiment = await ExperimentStore(queue).active()
+    if experiment is None:
+        return {"running": False}
+    return {"running": True, **await _report(queue, experiment)}
+
+
 @router.delete("/abtest")
 async def end_experiment(queue: QueueDep) -> dict[str, Any]:
     experiment = await ExperimentStore(queue).end()

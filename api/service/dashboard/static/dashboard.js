@@ -481,6 +481,57 @@
       (judged.length ? " · " + outCount + " of " + judged.length + " agents out of adherence" : "");
   }
 
+  // ---- live A/B experiment: per arm KPIs and B − A with 95% intervals -------------------------
+  function renderAbtest(body) {
+    var node = clear($("abtest"));
+    if (!body || !body.running) {
+      node.appendChild(el("div", "empty", "no experiment running (PUT /v1/abtest starts one)"));
+      $("abtest-summary").textContent = "";
+      return;
+    }
+    var exp = body.experiment || {};
+    $("abtest-summary").textContent = (exp.name || "") + " · split by " + (exp.unit || "task") + " · " +
+      (body.tasks || 0) + " tasks" + (body.note ? " · " + body.note : "");
+    var kpis = [
+      { id: "service_level", label: "SL", fmt: pct }, { id: "asa_s", label: "ASA", fmt: secs },
+      { id: "abandonment", label: "Aband.", fmt: pct }, { id: "fcr", label: "FCR", fmt: pct },
+      { id: "satisfaction", label: "CSAT", fmt: function (v) { return v === null ? "—" : v.toFixed(2); } },
+    ];
+    var table = el("table", "sim"), head = el("tr");
+    ["arm", "policy", "n"].concat(kpis.map(function (k) { return k.label; })).forEach(function (h) {
+      head.appendChild(el("th", null, h));
+    });
+    table.appendChild(el("thead")).appendChild(head);
+    var tbody = el("tbody");
+    ["A", "B"].forEach(function (arm) {
+      var a = (body.arms || {})[arm];
+      if (!a) return;
+      var tr = el("tr");
+      [arm, a.policy, String(a.n)].forEach(function (v) { tr.appendChild(el("td", null, v)); });
+      kpis.forEach(function (k) { tr.appendChild(el("td", null, k.fmt(num(a[k.id])))); });
+      tbody.appendChild(tr);
+    });
+    var diff = el("tr");
+    ["B − A (95% CI)", "", ""].forEach(function (v) { diff.appendChild(el("td", null, v)); });
+    var byKpi = {};
+    (body.differences || []).forEach(function (d) { byKpi[d.kpi] = d; });
+    kpis.forEach(function (k) {
+      var d = byKpi[k.id];
+      var scale = k.fmt === pct ? 100 : 1, unit = k.fmt === pct ? " pt" : "";
+      var td = el("td", d && d.significant ? "delta better" : null);
+      if (d && num(d.b_minus_a) !== null) {
+        td.textContent = (d.b_minus_a * scale).toFixed(1) + unit;
+        if (num(d.ci95_low) !== null) {
+          td.appendChild(el("span", "ci", "[" + (d.ci95_low * scale).toFixed(1) + ", " + (d.ci95_high * scale).toFixed(1) + "]"));
+        }
+      } else td.textContent = "—";
+      diff.appendChild(td);
+    });
+    tbody.appendChild(diff);
+    table.appendChild(tbody);
+    node.appendChild(table);
+  }
+
   function renderSimulation(panel) {
     var node = clear($("simulation"));
     if (!panel || !panel.scenarios || !panel.scenarios.length) { empty(node); $("simulation-summary").textContent = ""; return; }
@@ -893,7 +944,8 @@
           simulation: renderSimulation })[name](data);
       });
     });
-    return Promise.all([kpis].concat(panels)).catch(showError);
+    var abtest = api("/v1/abtest/current").then(renderAbtest);
+    return Promise.all([kpis, abtest].concat(panels)).catch(showError);
   }
 
   function scheduleRefresh() {
