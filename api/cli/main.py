@@ -22,7 +22,7 @@ app = typer.Typer(
 generate.register(app)
 doctor.register(app)
 
-COMMAND_MODULES = ("data", "forecast", "staff", "roster", "serve", "simulate", "abtest", "demo", "scorecard",
+COMMAND_MODULES = ("data", "forecast", "staff", "roster", "serve", "keys", "simulate", "abtest", "demo", "scorecard",
                    "publish")
 """Every command module under api/cli/commands/ besides the two above; a missing one fails the import loudly."""
 

@@ -72,8 +72,8 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
             app.state.queue = queue
             app.state.auth = auth = Authenticator(queue, settings.bootstrap_key)
             app.state.store_status = status = StoreStatus()
-            app.state.notifier = notifier = Notifier(
-                queue.redis, queue.keys.notify, per_agent=settings.longpoll_per_agent, total=settings.longpoll_max,
+            app.state.notifier = notifier = Notifier.for_queue(
+                queue, per_agent=settings.longpoll_per_agent, total=settings.longpoll_max,
                 status=status, on_key_revoked=auth.forget,
             )
             await notifier.start()

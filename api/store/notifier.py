@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 from api.store.outage import STORE_DOWN_ERRORS, StoreStatus, TooBusy
+from api.store.queue import LiveQueue
 
 log = logging.getLogger("dispatchwise.store")
 
@@ -70,6 +71,11 @@ class Notifier:
         self._count = 0
         self._task: asyncio.Task[None] | None = None
         self.subscribed = asyncio.Event()
+
+    @classmethod
+    def for_queue(cls, queue: LiveQueue, **options: Any) -> Notifier:
+        """The notifier on the live queue's Redis and its notification channel."""
+        return cls(queue.redis, queue.keys.notify, **options)
 
     @property
     def waiting(self) -> int:

@@ -1,4 +1,4 @@
-"""``dispatchwise serve`` and ``dispatchwise worker`` (``dispatchwise keys`` is registered from here too)."""
+"""``dispatchwise serve`` and ``dispatchwise worker``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import Annotated
 
 import typer
 
-from api.cli.commands import keys
 from api.ports import free_port
 from api.service.settings import Settings, get_settings, redis_url_for_settings
 
@@ -98,4 +97,3 @@ def worker() -> None:
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
     app.command("worker")(worker)
-    keys.register(app)
