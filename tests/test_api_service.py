@@ -70,6 +70,24 @@ def start_worker(env: Mapping[str, str]) -> subprocess.Popen[bytes]:
                             stderr=subprocess.STDOUT)
 
 
+def register_load_agents(base: str, boot: str, n_agents: int) -> tuple[dict[str, str], dict[str, int], str]:
+    """Agents agent0.. with two skills each and capacity 1 or 2, available, each with its own key; and an
+    integration key. Returns (agent keys, capacities, integration key)."""
+    agent_keys: dict[str, str] = {}
+    capacity: dict[str, int] = {}
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {boot}"}, timeout=30) as client:
+        for i in range(n_agents):
+            agent_id = f"agent{i}"
+            capacity[agent_id] = 1 + i % 2
+            skills = {SKILLS[i % 3]: 3, SKILLS[(i + 1) % 3]: 2}
+            client.put(f"/v1/agents/{agent_id}", json={"name": agent_id, "skills": skills,
+                       "primary_skills": list(skills), "capacity": capacity[agent_id]}).raise_for_status()
+            client.put(f"/v1/agents/{agent_id}/status", json={"status": "available"}).raise_for_status()
+            agent_keys[agent_id] = client.post("/v1/keys", json={"role": "agent", "agent_id": agent_id}).json()["key"]
+        integration = client.post("/v1/keys", json={"role": "integration"}).json()["key"]
+    return agent_keys, capacity, integration
+
+
 def stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.terminate()
@@ -205,20 +223,7 @@ def run_load(redis_url: str, tmp: Path, *, n_tasks: int, n_creators: int, n_agen
     worker = start_worker(env)  # the second dispatch loop
     raw: Any = redis.Redis.from_url(redis_url, decode_responses=True)
     try:
-        sup = {"Authorization": f"Bearer {boot}"}
-        agent_keys = {}
-        capacity = {}
-        with httpx.Client(base_url=base, headers=sup, timeout=30) as client:
-            for i in range(n_agents):
-                agent_id = f"agent{i}"
-                capacity[agent_id] = 1 + i % 2
-                skills = {SKILLS[i % 3]: 3, SKILLS[(i + 1) % 3]: 2}
-                client.put(f"/v1/agents/{agent_id}", json={"name": agent_id, "skills": skills,
-                           "primary_skills": list(skills), "capacity": capacity[agent_id]}).raise_for_status()
-                client.put(f"/v1/agents/{agent_id}/status", json={"status": "available"}).raise_for_status()
-                r = client.post("/v1/keys", json={"role": "agent", "agent_id": agent_id})
-                agent_keys[agent_id] = r.json()["key"]
-            integration = client.post("/v1/keys", json={"role": "integration"}).json()["key"]
+        agent_keys, capacity, integration = register_load_agents(base, boot, n_agents)
         run = LoadRun()
         done = threading.Event()
         agents = [threading.Thread(target=_agent, args=(base, agent_keys[a], a, run, done, i, reject_p))

@@ -10,16 +10,15 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
 import redis
 
 from tests.test_api_service import (
-    SKILLS,
     LoadRun,
     _agent,
     _creator,
     check_holdings,
     check_trail,
+    register_load_agents,
     service_env,
     start_serve,
     start_worker,
@@ -44,20 +43,7 @@ def test_two_apis_and_two_workers_on_one_redis_lose_nothing_and_never_double_off
             procs.append(server)
             bases.append(base)
         procs += [start_worker(env), start_worker(env)]
-        sup = {"Authorization": f"Bearer {boot}"}
-        agent_keys: dict[str, str] = {}
-        capacity: dict[str, int] = {}
-        with httpx.Client(base_url=bases[0], headers=sup, timeout=30) as client:
-            for i in range(n_agents):
-                agent_id = f"agent{i}"
-                capacity[agent_id] = 1 + i % 2
-                skills = {SKILLS[i % 3]: 3, SKILLS[(i + 1) % 3]: 2}
-                client.put(f"/v1/agents/{agent_id}", json={"name": agent_id, "skills": skills,
-                           "primary_skills": list(skills), "capacity": capacity[agent_id]}).raise_for_status()
-                client.put(f"/v1/agents/{agent_id}/status", json={"status": "available"}).raise_for_status()
-                made = client.post("/v1/keys", json={"role": "agent", "agent_id": agent_id})
-                agent_keys[agent_id] = made.json()["key"]
-            integration = client.post("/v1/keys", json={"role": "integration"}).json()["key"]
+        agent_keys, capacity, integration = register_load_agents(bases[0], boot, n_agents)
         run = LoadRun()
         done = threading.Event()
         agents = [threading.Thread(target=_agent, args=(bases[i % 2], agent_keys[a], a, run, done, i, 0.03))

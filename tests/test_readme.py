@@ -15,6 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.test_api_service import stop
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN_DIR = Path(sys.executable).parent
 
@@ -61,12 +63,7 @@ def test_the_live_api_block_runs_against_a_real_service(redis_url: str, tmp_path
         for event in ('"created"', '"offered"', '"accepted"', '"completed"'):
             assert event in history
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 TOUR_SMALLER = {"--days 56": "--days 42", "--origins 4": "--origins 2", "--time-limit 30": "--time-limit 10",
