@@ -17,28 +17,16 @@ from dispatcher.roster.rules import COUNT_RULES
 from dispatcher.roster.solve import solve_roster
 from dispatcher.roster.validate import validate_roster
 from tests.test_roster_rules import agent, problem, requirements, template
+from tests.test_roster_solve import SKILL_SETS, roster_instances
 
 TEMPLATES = [template("early", "08:00", 6, [BreakRule(15, 60, 180, paid=True)]),
              template("late", "13:00", 6, [BreakRule(30, 120, 210)]), template("short", "10:00", 4)]
 
 
-@st.composite
-def instances(draw: st.DrawFn) -> RosterProblem:
-    n_days = draw(st.integers(1, 3))
-    skills = ["billing", "tech"][: draw(st.integers(1, 2))]
-    spans = []
-    for d in range(n_days):
-        for skill in skills:
-            start = draw(st.integers(8, 16))
-            spans.append((skill, d, f"{start:02d}:00", f"{min(start + draw(st.integers(1, 5)), 19):02d}:00",
-                          draw(st.integers(1, 3))))
-    agents = [agent(f"a{i}", draw(st.sampled_from([{"billing": 3}, {"tech": 2}, {"billing": 2, "tech": 4},
-                                                   {"tech": 3, "billing": 1}])),
-                    max_hours_week=draw(st.sampled_from([10.0, 20.0, 40.0])), min_hours_week=0.0,
-                    max_days_week=draw(st.integers(1, 5)), min_rest_hours=draw(st.sampled_from([0.0, 11.0, 16.0])),
-                    max_consecutive_days=draw(st.integers(1, 3)))
-              for i in range(draw(st.integers(1, 4)))]
-    return problem(requirements(spans, days=n_days), agents, TEMPLATES)
+def instances() -> st.SearchStrategy[RosterProblem]:
+    return roster_instances(TEMPLATES, last_start=16, max_length=5, close=19, min_need=1,
+                            skill_sets=(*SKILL_SETS, {"tech": 3, "billing": 1}), weekly_hours=(10.0, 20.0, 40.0),
+                            max_days=5)
 
 
 def _count_lp_bound(p: RosterProblem) -> float:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dispatcher.domain import BreakRule, Interval, Shift
+from dispatcher.domain import BreakRule, Interval, Shift, ShiftTemplate
+from dispatcher.roster.problem import RosterProblem
 from dispatcher.roster.solve import solve_roster
 from dispatcher.roster.validate import validate_roster
 from tests.test_roster_rules import TZ, agent, at, day, problem, requirements, template
@@ -15,24 +16,35 @@ TEMPLATES = [template("early", "08:00", 6, [BreakRule(15, 90, 150, paid=True)]),
              template("late", "14:00", 8, [BreakRule(30, 180, 240)]), template("short", "10:00", 4)]
 
 
+SKILL_SETS: tuple[dict[str, int], ...] = ({"billing": 3}, {"tech": 2}, {"billing": 2, "tech": 4})
+
+
 @st.composite
-def instances(draw: st.DrawFn) -> object:
+def roster_instances(draw: st.DrawFn, templates: list[ShiftTemplate], *, last_start: int = 18, max_length: int = 4,
+                     close: int = 22, min_need: int = 0, skill_sets: tuple[dict[str, int], ...] = SKILL_SETS,
+                     weekly_hours: tuple[float, ...] = (8.0, 14.0, 40.0), max_days: int = 3) -> RosterProblem:
+    """Small random rosters: 1-3 days, 1-2 skills with one requirement span a day each, 1-4 agents."""
     n_days = draw(st.integers(1, 3))
     skills = ["billing", "tech"][: draw(st.integers(1, 2))]
     spans = []
     for d in range(n_days):
         for skill in skills:
-            start = draw(st.integers(8, 18))
-            length = draw(st.integers(1, 4))
-            spans.append((skill, d, f"{start:02d}:00", f"{min(start + length, 22):02d}:00", draw(st.integers(0, 3))))
+            start = draw(st.integers(8, last_start))
+            length = draw(st.integers(1, max_length))
+            spans.append((skill, d, f"{start:02d}:00", f"{min(start + length, close):02d}:00",
+                          draw(st.integers(min_need, 3))))
     agents = []
     for i in range(draw(st.integers(1, 4))):
-        own = draw(st.sampled_from([{"billing": 3}, {"tech": 2}, {"billing": 2, "tech": 4}]))
-        agents.append(agent(f"a{i}", own, max_hours_week=draw(st.sampled_from([8.0, 14.0, 40.0])),
-                            min_hours_week=0.0, max_days_week=draw(st.integers(1, 3)),
+        own = draw(st.sampled_from(skill_sets))
+        agents.append(agent(f"a{i}", own, max_hours_week=draw(st.sampled_from(weekly_hours)),
+                            min_hours_week=0.0, max_days_week=draw(st.integers(1, max_days)),
                             min_rest_hours=draw(st.sampled_from([0.0, 11.0, 16.0])),
                             max_consecutive_days=draw(st.integers(1, 3))))
-    return problem(requirements(spans, days=n_days), agents, TEMPLATES)
+    return problem(requirements(spans, days=n_days), agents, templates)
+
+
+def instances() -> st.SearchStrategy[RosterProblem]:
+    return roster_instances(TEMPLATES)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
