@@ -335,6 +335,9 @@ def test_dashboard_shows_live_queue_changes_in_a_real_browser(service: Service, 
             page.wait_for_selector("#scorecards tr.card-row")
             teams = page.locator("#scorecards tr.card-row td.key").all_inner_texts()
             assert teams and set(teams) <= set(TEAM_OF_SKILL.values()), teams
+            page.wait_for_function(  # the scorecard panel refreshes on its own timer: wait for the last completion
+                """() => [...document.querySelectorAll('#scorecards tr.card-row td[data-metric="handled"]')]
+                         .reduce((n, td) => n + Number(td.textContent), 0) === 3""", timeout=WAIT_S * 1000)
             assert handled_on_board(page) == 3
             opened = page.locator("#scorecards tr.card-row").first.get_attribute("data-key")
             composite = page.locator(f'#scorecards tr[data-key="{opened}"] [data-testid="composite"]')
