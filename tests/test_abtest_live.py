@@ -16,6 +16,7 @@ from api.service.app import create_app
 from api.service.settings import Settings
 from api.store.queue import LiveQueue
 from dispatcher.abtest import arm_of
+from dispatcher.errors import InvalidInput
 from tests.clock import Clock
 
 BOOT = "boot-supervisor-key"
@@ -136,3 +137,32 @@ def test_agent_unit_routes_each_agent_by_its_own_arm(client: TestClient, clock: 
     assert offers
     for offer in offers:
         assert offer["data"]["arm"] == arm_of(offer["agent_id"], salt="agents", share_b=0.5)
+
+
+def test_the_experiment_command_starts_reports_and_stops_the_live_experiment(
+    client: TestClient, clock: Clock, tmp_path: Any
+) -> None:
+    from rich.console import Console
+
+    from api.cli.commands.experiment import call, experiment_body, report_table
+
+    policy = tmp_path / "fast.toml"
+    policy.write_text('name = "fast"\nmode = "greedy"\n', encoding="utf-8")
+    io = {"url": "http://testserver", "key": BOOT, "transport": client._transport}
+    call("PUT", "/v1/abtest", body=experiment_body("cli", "live", str(policy), 0.5, "task"), **io)
+    with pytest.raises(InvalidInput) as clash:
+        call("PUT", "/v1/abtest", body=experiment_body("other", "live", "greedy", 0.5, "task"), **io)
+    assert "409" in clash.value.message
+    run_day(client, clock, 60)
+    status = call("GET", "/v1/abtest/current", **io)
+    assert status["running"] and status["experiment"]["name"] == "cli"
+    assert status["arms"]["B"]["policy"] == "fast"
+    console = Console(record=True, width=140)
+    console.print(report_table(status))
+    text = console.export_text()
+    assert "service_level" in text and "B − A" in text
+    ended = call("DELETE", "/v1/abtest", **io)
+    assert ended["ended"] is True and call("GET", "/v1/abtest/current", **io) == {"running": False}
+    with pytest.raises(InvalidInput) as no_key:
+        call("GET", "/v1/abtest/current", url="http://testserver", key="", transport=client._transport)
+    assert no_key.value.field == "--key"

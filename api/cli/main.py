@@ -22,8 +22,8 @@ app = typer.Typer(
 generate.register(app)
 doctor.register(app)
 
-COMMAND_MODULES = ("data", "forecast", "staff", "roster", "serve", "keys", "simulate", "abtest", "demo", "scorecard",
-                   "publish")
+COMMAND_MODULES = ("data", "forecast", "staff", "roster", "serve", "keys", "simulate", "abtest", "experiment", "demo",
+                   "scorecard", "publish")
 """Every command module under api/cli/commands/ besides the two above; a missing one fails the import loudly."""
 
 for _name in COMMAND_MODULES:
