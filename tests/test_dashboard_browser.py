@@ -8,6 +8,7 @@ never rewrites docs/; ``scripts/screenshot`` copies it to docs/dashboard.png on 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import threading
@@ -213,6 +214,19 @@ def seed_performance(service: Service) -> dict[str, Any]:
     return {"target": target.json(), "plan": plan.json(), "deadline": deadline, "due": due}
 
 
+@contextlib.contextmanager
+def chromium_context(pw: Any, tmp_path: Path) -> Iterator[Any]:
+    """A fresh headless Chromium profile at the dashboard's test size, closed afterwards."""
+    context = pw.chromium.launch_persistent_context(
+        str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+        viewport={"width": 1440, "height": 1000}, device_scale_factor=1,
+    )
+    try:
+        yield context
+    finally:
+        context.close()
+
+
 def handled_on_board(page: Any) -> int:
     cells = page.locator('#scorecards tr.card-row td[data-metric="handled"]').all_inner_texts()
     return sum(int(c) for c in cells)
@@ -284,130 +298,123 @@ def test_dashboard_shows_live_queue_changes_in_a_real_browser(service: Service, 
 
     seed_floor(service.api)
     perf = seed_performance(service)
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1440, "height": 1000}, device_scale_factor=1,
-        )
-        try:
-            page = context.new_page()
-            console_errors: list[str] = []
-            page.on("console", lambda msg: console_errors.append(msg.text) if msg.type == "error" else None)
-            page.on("pageerror", lambda exc: console_errors.append(str(exc)))
-            page.goto(service.url + "/")
+    with sync_playwright() as pw, chromium_context(pw, tmp_path) as context:
+        page = context.new_page()
+        console_errors: list[str] = []
+        page.on("console", lambda msg: console_errors.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: console_errors.append(str(exc)))
+        page.goto(service.url + "/")
 
-            # A wrong key is refused on the login form; the right one opens the board.
-            page.wait_for_selector("#login-form", state="visible")
-            page.fill("#login-key", "dw_not_a_key")
-            page.click("#login-submit")
-            page.wait_for_function("document.getElementById('login-error').textContent.includes('Sign-in failed')")
-            assert page.is_visible("#login-form")
-            console_errors.clear()  # the refused key's 401 is expected
-            page.fill("#login-key", SUPERVISOR_KEY)
-            page.click("#login-submit")
-            page.wait_for_selector("#board", state="visible")
-            assert page.evaluate("sessionStorage.getItem('dispatchwise.key')") == SUPERVISOR_KEY
+        # A wrong key is refused on the login form; the right one opens the board.
+        page.wait_for_selector("#login-form", state="visible")
+        page.fill("#login-key", "dw_not_a_key")
+        page.click("#login-submit")
+        page.wait_for_function("document.getElementById('login-error').textContent.includes('Sign-in failed')")
+        assert page.is_visible("#login-form")
+        console_errors.clear()  # the refused key's 401 is expected
+        page.fill("#login-key", SUPERVISOR_KEY)
+        page.click("#login-submit")
+        page.wait_for_selector("#board", state="visible")
+        assert page.evaluate("sessionStorage.getItem('dispatchwise.key')") == SUPERVISOR_KEY
 
-            claims = '[data-skill="claims"] [data-testid="skill-depth"]'
-            page.wait_for_selector(claims)
-            page.wait_for_selector("#live.on", timeout=WAIT_S * 1000)  # the SSE stream is open
-            before_claims = int(page.inner_text(claims))
-            before_total = int(page.inner_text('[data-testid="queue-total"]'))
-            assert before_claims == 11  # nobody holds the claims skill: all of them wait
+        claims = '[data-skill="claims"] [data-testid="skill-depth"]'
+        page.wait_for_selector(claims)
+        page.wait_for_selector("#live.on", timeout=WAIT_S * 1000)  # the SSE stream is open
+        before_claims = int(page.inner_text(claims))
+        before_total = int(page.inner_text('[data-testid="queue-total"]'))
+        assert before_claims == 11  # nobody holds the claims skill: all of them wait
 
-            created = service.api.post("/v1/tasks", json={
-                "external_id": "browser-1", "source": "web", "skill": "claims", "urgent": True, "important": True})
-            assert created.status_code == 201, created.text
-            page.wait_for_function(
-                f"document.querySelector('{claims}').textContent === '{before_claims + 1}'", timeout=WAIT_S * 1000)
-            assert int(page.inner_text('[data-testid="queue-total"]')) != before_total
+        created = service.api.post("/v1/tasks", json={
+            "external_id": "browser-1", "source": "web", "skill": "claims", "urgent": True, "important": True})
+        assert created.status_code == 201, created.text
+        page.wait_for_function(
+            f"document.querySelector('{claims}').textContent === '{before_claims + 1}'", timeout=WAIT_S * 1000)
+        assert int(page.inner_text('[data-testid="queue-total"]')) != before_total
 
-            # The file-fed panels and the rest of the board rendered.
-            page.wait_for_selector("#forecast canvas")
-            page.wait_for_selector("#coverage canvas")
-            page.wait_for_selector("#gantt .g-bar")
-            assert page.locator("#gantt .g-bar").count() == 16
-            assert page.locator("#simulation tbody tr").count() == 4
-            assert page.locator("#agents .agent").count() == len(AGENTS)
-            assert page.locator("#alerts .alert-row").count() >= 1
-            assert page.locator("#kpis .kpi").count() == 4
-            # Scorecards: one row per team that completed work, each composite explained by its parts.
-            page.wait_for_selector("#scorecards tr.card-row")
-            teams = page.locator("#scorecards tr.card-row td.key").all_inner_texts()
-            assert teams and set(teams) <= set(TEAM_OF_SKILL.values()), teams
-            page.wait_for_function(  # the scorecard panel refreshes on its own timer: wait for the last completion
-                """() => [...document.querySelectorAll('#scorecards tr.card-row td[data-metric="handled"]')]
+        # The file-fed panels and the rest of the board rendered.
+        page.wait_for_selector("#forecast canvas")
+        page.wait_for_selector("#coverage canvas")
+        page.wait_for_selector("#gantt .g-bar")
+        assert page.locator("#gantt .g-bar").count() == 16
+        assert page.locator("#simulation tbody tr").count() == 4
+        assert page.locator("#agents .agent").count() == len(AGENTS)
+        assert page.locator("#alerts .alert-row").count() >= 1
+        assert page.locator("#kpis .kpi").count() == 4
+        # Scorecards: one row per team that completed work, each composite explained by its parts.
+        page.wait_for_selector("#scorecards tr.card-row")
+        teams = page.locator("#scorecards tr.card-row td.key").all_inner_texts()
+        assert teams and set(teams) <= set(TEAM_OF_SKILL.values()), teams
+        page.wait_for_function(  # the scorecard panel refreshes on its own timer: wait for the last completion
+            """() => [...document.querySelectorAll('#scorecards tr.card-row td[data-metric="handled"]')]
                          .reduce((n, td) => n + Number(td.textContent), 0) === 3""", timeout=WAIT_S * 1000)
-            assert handled_on_board(page) == 3
-            opened = page.locator("#scorecards tr.card-row").first.get_attribute("data-key")
-            composite = page.locator(f'#scorecards tr[data-key="{opened}"] [data-testid="composite"]')
-            assert " = " in (composite.get_attribute("title") or "")  # the explain() text: parts summed
-            composite.click()
-            parts = page.locator("#scorecards tr.parts-row:not([hidden]) table.parts tbody tr")
-            assert parts.count() >= 5
-            assert "sla" not in parts.first.inner_text()  # labelled for people, not column names
-            assert "SLA attainment" in page.inner_text("#scorecards tr.parts-row:not([hidden])")
+        assert handled_on_board(page) == 3
+        opened = page.locator("#scorecards tr.card-row").first.get_attribute("data-key")
+        composite = page.locator(f'#scorecards tr[data-key="{opened}"] [data-testid="composite"]')
+        assert " = " in (composite.get_attribute("title") or "")  # the explain() text: parts summed
+        composite.click()
+        parts = page.locator("#scorecards tr.parts-row:not([hidden]) table.parts tbody tr")
+        assert parts.count() >= 5
+        assert "sla" not in parts.first.inner_text()  # labelled for people, not column names
+        assert "SLA attainment" in page.inner_text("#scorecards tr.parts-row:not([hidden])")
 
-            # Targets: the one created through the API, with its owner, deadline, achievement and status.
-            row = page.wait_for_selector(f'#targets [data-target-id="{perf["target"]["id"]}"]')
-            text = row.inner_text()
-            assert "SLA attainment ≥ 80.0 %" in text and "queue billing" in text, text
-            assert "team lead Bea" in text and perf["deadline"] in text, text
-            assert "%" in row.query_selector('[data-testid="achievement"]').inner_text()
-            action = page.wait_for_selector("#plan-actions .action-row")
-            text = action.inner_text()
-            assert "coach Carl" in text and perf["due"] in text and "owner alerted" in text, text
+        # Targets: the one created through the API, with its owner, deadline, achievement and status.
+        row = page.wait_for_selector(f'#targets [data-target-id="{perf["target"]["id"]}"]')
+        text = row.inner_text()
+        assert "SLA attainment ≥ 80.0 %" in text and "queue billing" in text, text
+        assert "team lead Bea" in text and perf["deadline"] in text, text
+        assert "%" in row.query_selector('[data-testid="achievement"]').inner_text()
+        action = page.wait_for_selector("#plan-actions .action-row")
+        text = action.inner_text()
+        assert "coach Carl" in text and perf["due"] in text and "owner alerted" in text, text
 
-            # Another completion reaches the scorecards (after its task event, or by the 10 s refresh at the latest).
-            complete_through_agent_flow(service)
-            page.wait_for_function(
-                "Array.from(document.querySelectorAll('#scorecards tr.card-row td[data-metric=\"handled\"]'))"
-                ".reduce((n, td) => n + parseInt(td.textContent, 10), 0) === 4", timeout=WAIT_S * 1000)
+        # Another completion reaches the scorecards (after its task event, or by the 10 s refresh at the latest).
+        complete_through_agent_flow(service)
+        page.wait_for_function(
+            "Array.from(document.querySelectorAll('#scorecards tr.card-row td[data-metric=\"handled\"]'))"
+            ".reduce((n, td) => n + parseInt(td.textContent, 10), 0) === 4", timeout=WAIT_S * 1000)
 
-            # The level picker re-asks for queue scorecards.
-            page.select_option("#scorecard-level", "queue")
-            page.wait_for_function("document.getElementById('scorecard-summary').textContent.includes('queue')",
-                                   timeout=WAIT_S * 1000)
-            queues = set(page.locator("#scorecards tr.card-row td.key").all_inner_texts())
-            assert queues == {"billing", "tech", "sales", "claims"}, queues  # claims: created, none handled
-            page.select_option("#scorecard-level", "team")
-            page.wait_for_function("document.getElementById('scorecard-summary').textContent.includes('team')",
-                                   timeout=WAIT_S * 1000)
-            # The breakdown opened above stays open across re-renders (and shows in the picture).
-            page.wait_for_selector(f'#scorecards tr[data-key="{opened}"] [aria-expanded="true"]')
-            assert page.locator("#scorecards tr.parts-row:not([hidden])").count() == 1
+        # The level picker re-asks for queue scorecards.
+        page.select_option("#scorecard-level", "queue")
+        page.wait_for_function("document.getElementById('scorecard-summary').textContent.includes('queue')",
+                               timeout=WAIT_S * 1000)
+        queues = set(page.locator("#scorecards tr.card-row td.key").all_inner_texts())
+        assert queues == {"billing", "tech", "sales", "claims"}, queues  # claims: created, none handled
+        page.select_option("#scorecard-level", "team")
+        page.wait_for_function("document.getElementById('scorecard-summary').textContent.includes('team')",
+                               timeout=WAIT_S * 1000)
+        # The breakdown opened above stays open across re-renders (and shows in the picture).
+        page.wait_for_selector(f'#scorecards tr[data-key="{opened}"] [aria-expanded="true"]')
+        assert page.locator("#scorecards tr.parts-row:not([hidden])").count() == 1
 
-            assert page.locator(".empty.error").count() == 0
-            assert not console_errors, console_errors
+        assert page.locator(".empty.error").count() == 0
+        assert not console_errors, console_errors
 
-            page.wait_for_timeout(300)  # let the last repaint land before the picture
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
+        page.wait_for_timeout(300)  # let the last repaint land before the picture
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
 
-            # Without the event stream (a proxy that drops SSE), the board falls back to polling.
-            polled = context.new_page()
-            polled.route("**/dashboard/events*", lambda route: route.abort())
-            # A server with nothing to score or track yet: the panels say so instead of drawing empty tables.
-            polled.route("**/v1/scorecards*", lambda route: route.fulfill(
-                status=200, content_type="application/json", body='{"level": "team", "dimensions": [], "cards": []}'))
-            polled.route("**/v1/targets", lambda route: route.fulfill(
-                status=200, content_type="application/json", body="[]"))
-            polled.goto(service.url + "/")  # a new tab: sessionStorage is per tab, so sign in again
-            polled.fill("#login-key", SUPERVISOR_KEY)
-            polled.click("#login-submit")
-            polled.wait_for_selector(claims)
-            polled.wait_for_selector("#live.poll", timeout=WAIT_S * 1000)
-            polled.wait_for_selector("#scorecards .empty")
-            assert polled.inner_text("#scorecards") == "no data yet"
-            assert polled.inner_text("#targets") == "no targets set"
-            assert "coach Carl" in polled.inner_text("#plan-actions")  # the real plans still show
-            shown = int(polled.inner_text(claims))
-            assert service.api.post("/v1/tasks", json={
-                "external_id": "browser-2", "source": "web", "skill": "claims"}).status_code == 201
-            polled.wait_for_function(
-                f"document.querySelector('{claims}').textContent === '{shown + 1}'", timeout=WAIT_S * 1000)
-        finally:
-            context.close()
+        # Without the event stream (a proxy that drops SSE), the board falls back to polling.
+        polled = context.new_page()
+        polled.route("**/dashboard/events*", lambda route: route.abort())
+        # A server with nothing to score or track yet: the panels say so instead of drawing empty tables.
+        polled.route("**/v1/scorecards*", lambda route: route.fulfill(
+            status=200, content_type="application/json", body='{"level": "team", "dimensions": [], "cards": []}'))
+        polled.route("**/v1/targets", lambda route: route.fulfill(
+            status=200, content_type="application/json", body="[]"))
+        polled.goto(service.url + "/")  # a new tab: sessionStorage is per tab, so sign in again
+        polled.fill("#login-key", SUPERVISOR_KEY)
+        polled.click("#login-submit")
+        polled.wait_for_selector(claims)
+        polled.wait_for_selector("#live.poll", timeout=WAIT_S * 1000)
+        polled.wait_for_selector("#scorecards .empty")
+        assert polled.inner_text("#scorecards") == "no data yet"
+        assert polled.inner_text("#targets") == "no targets set"
+        assert "coach Carl" in polled.inner_text("#plan-actions")  # the real plans still show
+        shown = int(polled.inner_text(claims))
+        assert service.api.post("/v1/tasks", json={
+            "external_id": "browser-2", "source": "web", "skill": "claims"}).status_code == 201
+        polled.wait_for_function(
+            f"document.querySelector('{claims}').textContent === '{shown + 1}'", timeout=WAIT_S * 1000)
     assert SCREENSHOT.stat().st_size > 20_000
 
 
