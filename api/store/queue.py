@@ -438,8 +438,8 @@ class LiveQueue:
         await self._run("status", agent_id, status, actor)
         return await self.get_agent(agent_id)
 
-    async def agent_hashes(self) -> list[dict[str, str]]:
-        ids = sorted(await self.redis.smembers(self.keys.agents))
+    async def _agent_hashes_in(self, index_key: str) -> list[dict[str, str]]:
+        ids = sorted(await self.redis.smembers(index_key))
         if not ids:
             return []
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -448,17 +448,13 @@ class LiveQueue:
             rows: list[dict[str, str]] = await pipe.execute()
         return [row for row in rows if row]
 
+    async def agent_hashes(self) -> list[dict[str, str]]:
+        return await self._agent_hashes_in(self.keys.agents)
+
     async def available_agent_hashes(self) -> list[dict[str, str]]:
         """Agents whose status is ``available``, read through the index the status scripts keep: a dispatch
         round costs the available agents, not every agent ever registered."""
-        ids = sorted(await self.redis.smembers(self.keys.available))
-        if not ids:
-            return []
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for agent_id in ids:
-                pipe.hgetall(self.keys.agent(agent_id))
-            rows: list[dict[str, str]] = await pipe.execute()
-        return [row for row in rows if row and row.get("status") == "available"]
+        return [row for row in await self._agent_hashes_in(self.keys.available) if row.get("status") == "available"]
 
     async def rebuild_available_index(self) -> int:
         """Build the available-agents index from the agent hashes (data written before the index existed)."""
