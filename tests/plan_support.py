@@ -11,9 +11,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from api.service.app import create_app
-from api.service.settings import Settings
-from tests.test_api import BOOT, T0, Clock, new_key, put_agent, sup
+from tests.test_api import BOOT, T0, Clock, new_key, put_agent, service_client, sup
 
 __all__ = [
     "BOOT",
@@ -69,11 +67,7 @@ def clock() -> Clock:
 
 @pytest.fixture()
 def plan_client(redis_url: str, redis_client: redis.Redis, clock: Clock, tmp_path: Any) -> Iterator[TestClient]:
-    settings = Settings(redis_url=redis_url, bootstrap_key=BOOT, max_misses=2, offer_ttl_s=30, data_dir=tmp_path)
-    app = create_app(settings, dispatch=False)
-    with TestClient(app) as tc:
-        app.state.queue.clock = clock
-        yield tc
+    yield from service_client(redis_url, clock, tmp_path)
 
 
 def publish(client: TestClient, kind: str, text: str) -> Any:

@@ -26,13 +26,18 @@ def clock() -> Clock:
     return Clock(T0)
 
 
-@pytest.fixture()
-def client(redis_url: str, redis_client: redis.Redis, clock: Clock, tmp_path: Any) -> Iterator[TestClient]:
+def service_client(redis_url: str, clock: Clock, tmp_path: Any) -> Iterator[TestClient]:
+    """The app (no dispatch loop) on the test Redis, its queue on the test's clock."""
     settings = Settings(redis_url=redis_url, bootstrap_key=BOOT, max_misses=2, offer_ttl_s=30, data_dir=tmp_path)
     app = create_app(settings, dispatch=False)
     with TestClient(app) as tc:
         app.state.queue.clock = clock
         yield tc
+
+
+@pytest.fixture()
+def client(redis_url: str, redis_client: redis.Redis, clock: Clock, tmp_path: Any) -> Iterator[TestClient]:
+    yield from service_client(redis_url, clock, tmp_path)
 
 
 def sup() -> dict[str, str]:
