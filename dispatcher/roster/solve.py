@@ -30,6 +30,7 @@ from dispatcher.roster.explain import binding_rules, precheck
 from dispatcher.roster.grid import Group, build_candidates, build_groups
 from dispatcher.roster.improve import Placed, cell_cost, improve, scheduled_by_skill
 from dispatcher.roster.named_mip import improve_named, solve_named
+from dispatcher.roster.patterns import solve_patterns
 from dispatcher.roster.problem import PERIOD, PERIOD_MIN, RosterProblem
 from dispatcher.roster.result import Explanation, Objective, RosterResult
 from dispatcher.roster.rules import ASSIGN_CORE, ASSIGN_RULES, COUNT_RULES, breaks, coverage
@@ -39,14 +40,19 @@ COUNT_SHARE = 0.45
 """Of the time limit: build, LP and diving."""
 ASSIGN_SHARE = 0.5
 """Of what is left: naming agents (the rest goes to the local search)."""
-METHODS = ("decomposition", "mip", "lns")
+METHODS = ("decomposition", "mip", "lns", "patterns")
 """``decomposition``: stages 1-5 use the whole time limit. ``mip``: the decomposition's roster by
 ``HEURISTIC_SHARE`` of the limit, then the named MIP (``named_mip.py``, HiGHS) started from it with
 the rest; the better roster is kept and HiGHS's bound, when higher, replaces the LP bound. ``lns``:
 as ``mip``, but the rest of the time goes to large-neighbourhood steps on the named MIP (a few agents'
-shifts re-planned by HiGHS at a time, ``named_mip.improve_named``)."""
+shifts re-planned by HiGHS at a time, ``named_mip.improve_named``). ``patterns``: as ``mip``, but the rest
+goes to the pattern model (``patterns.py``): column generation seeded with the decomposition's
+patterns, the integer master in HiGHS, then the local search again."""
 HEURISTIC_SHARE = 0.5
 MIN_MIP_SECONDS = 1.0
+PATTERN_LP_SHARE = 0.4
+"""Of the time after the decomposition: column generation (the rest: integer master, local search)."""
+PATTERN_MIP_SHARE = 0.3
 MIP_AFTER_SHARE = 0.08
 """Of the time limit, kept after the MIP for its roster's breaks, skills and scoring."""
 
@@ -58,7 +64,7 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
     if method not in METHODS:
         raise InvalidInput(f"method must be one of {', '.join(METHODS)}, got {method!r}", field="method")
     t_end = time_limit_s * 0.97
-    budget = time_limit_s * HEURISTIC_SHARE if method in ("mip", "lns") else time_limit_s
+    budget = time_limit_s * HEURISTIC_SHARE if method in ("mip", "lns", "patterns") else time_limit_s
     """The decomposition's time limit: all of it, or its share before the MIP."""
     report: Progress = progress or (lambda _stage, _info: None)
     t0 = perf_counter()
@@ -120,6 +126,26 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
     bound = sol.lp_bound
     mip_seconds = 0.0
     left = t0 + t_end - perf_counter() - time_limit_s * MIP_AFTER_SHARE
+    if method == "patterns" and left >= MIN_MIP_SECONDS:
+        t_p = perf_counter()
+        patterned = solve_patterns(problem, candidates, groups, required, start=placed,
+                                   constant=pin_objective.total - pin_objective.under,
+                                   deadline_lp=t_p + left * PATTERN_LP_SHARE,
+                                   deadline_mip=t_p + left * (PATTERN_LP_SHARE + PATTERN_MIP_SHARE))
+        bound = max(bound, patterned.bound)
+        report("patterns", {"objective": patterned.objective, "bound": patterned.bound, "columns": patterned.columns,
+                            "iterations": patterned.iterations, "converged": patterned.converged,
+                            "seconds": patterned.seconds})
+        if patterned.placed is not None:
+            candidate_roster = patterned.placed
+            _allocate_skills(candidate_roster, groups, required, problem)
+            improve(candidate_roster, candidates, groups, required, problem, deadline=t_p + left,
+                    place_breaks=breaks.best_offsets)
+            _improve_breaks(candidate_roster, required, problem)
+            _allocate_skills(candidate_roster, groups, required, problem)
+            if _cost(candidate_roster, problem, week_start) < _cost(placed, problem, week_start) - 1e-9:
+                placed = candidate_roster
+        mip_seconds = perf_counter() - t_p
     if method in ("mip", "lns") and left >= MIN_MIP_SECONDS:
         search = solve_named if method == "mip" else partial(improve_named, seed=seed)
         outcome = search(problem, candidates, groups, required, start=placed, time_limit_s=left,
