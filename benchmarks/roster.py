@@ -4,10 +4,13 @@ Prints, per size, seed and method: the first roster's time and gap (a 2 s solve)
 time, objective, bound and gap, under/over-staffed agent-hours and the share of agent-weeks with two
 days off in a row; then the median over seeds per method, with the gap also taken against the best
 bound any method proved in the same run; then a side-by-side with pyworkforce (shift counts only) on
-the same single-skill demand. Methods (``solve_roster(method=...)``): ``decomposition`` (the previous
-method: count LP, naming, local search) and ``mip`` (the decomposition's roster by half the limit, then
-the named MIP in HiGHS from it). Run: ``.venv/bin/python -m benchmarks.roster [--sizes 100,300]
-[--seeds 3,7,11] [--methods decomposition,mip] [--workers 2]``.
+the same single-skill demand. Methods (``solve_roster(method=...)``): ``decomposition`` (count LP, naming,
+local search, then every break placed exactly on the final shifts), ``previous`` (the same without the
+exact break placement: the method before it, for a same-run comparison), and ``mip``, ``lns``,
+``patterns`` (the decomposition's roster by half the limit, then the named MIP, large-neighbourhood
+steps on it, or the pattern model by column generation). ``--sunday`` plans the Sunday-Saturday week
+a day earlier (planning weeks from Sunday). Run: ``.venv/bin/python -m benchmarks.roster
+[--sizes 100,300] [--seeds 3,7,11] [--methods decomposition,previous] [--sunday] [--workers 2]``.
 
 Requirements come from the generator's truth with Erlang C (80% in 20 s) and 30% shrinkage, so the
 benchmark does not depend on the staffing module. Demand is scaled with the number of agents.
@@ -83,22 +86,30 @@ def requirements_from_truth(truth: pd.DataFrame, week_start: date, *, shrinkage:
     return Requirements.from_entries(entries)
 
 
-def instance(n_agents: int, seed: int = 7, queues: int = 3) -> tuple[RosterProblem, pd.DataFrame]:
+def instance(n_agents: int, seed: int = 7, queues: int = 3, *,
+             sunday: bool = False) -> tuple[RosterProblem, pd.DataFrame]:
+    """The generator's first whole Monday-Sunday week after its history, or (``sunday``) the Sunday-Saturday
+    week a day earlier, planned in weeks from its Sunday."""
     scale = n_agents / 100
     volume = tuple(v * scale for v in BASE_DAILY_VOLUME[:queues]) if queues > 1 else (sum(BASE_DAILY_VOLUME) * scale,)
     cfg = GeneratorConfig(days=7, queues=queues, agents=n_agents, seed=seed, horizon_days=14, daily_volume=volume)
     data = generate(cfg)
     week = cfg.start + timedelta(days=cfg.days)
     week += timedelta(days=(7 - week.weekday()) % 7)
+    if sunday:
+        week -= timedelta(days=1)
     req = requirements_from_truth(data.truth, week)
     return RosterProblem(req, tuple(data.agents), tuple(data.templates)), data.truth
 
 
 def run_ours(problem: RosterProblem, time_limit: float, workers: int, seed: int, method: str) -> dict[str, float]:
+    """``method``: a ``solve_roster`` method, or ``previous`` (the decomposition without the exact break
+    placement at the end, as before it)."""
     t0 = perf_counter()
     with quiet_stdout():
         result = solve_roster(problem, time_limit_s=time_limit, workers=workers, seed=seed, explain=False,
-                              method=method)
+                              method="decomposition" if method == "previous" else method,
+                              exact_breaks=method != "previous")
     t_full = perf_counter() - t0
     cov = result.coverage
     return {
@@ -166,7 +177,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="100,300")
     parser.add_argument("--seeds", default="3,7,11")
-    parser.add_argument("--methods", default="decomposition,mip")
+    parser.add_argument("--methods", default="decomposition,previous",
+                        help="comma-separated: decomposition, previous, mip, lns, patterns")
+    parser.add_argument("--sunday", action="store_true", help="plan the Sunday-Saturday week instead")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip-pyworkforce", action="store_true")
     args = parser.parse_args()
@@ -178,7 +191,7 @@ def main() -> None:
         limit = 15.0 if size <= 100 else 60.0
         rows: dict[str, list[dict[str, float]]] = {m: [] for m in methods}
         for seed in seeds:
-            problem, _ = instance(size, seed=seed)
+            problem, _ = instance(size, seed=seed, sunday=args.sunday)
             t_first, first_objective, first_bound = first_roster(problem, args.workers, seed)
             runs = {m: run_ours(problem, limit, args.workers, seed, m) for m in methods}
             best = max([first_bound] + [r["bound"] for r in runs.values()])

@@ -1,17 +1,24 @@
 """The pattern model: pricing finds the cheapest pattern that keeps every contract rule (checked against
-enumerating all patterns), and the ``patterns`` method's rosters pass the validator with a valid bound."""
+enumerating all patterns), and the ``patterns`` method's rosters pass the validator with a valid bound.
+Exact break placement on fixed shifts keeps every shift and never costs more than the placement it
+starts from."""
 
 from __future__ import annotations
 
 import itertools
 import math
 from collections.abc import Sequence
+from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dispatcher.domain import BreakRule
+from dispatcher.roster import solve as solve_module
+from dispatcher.roster.explain import precheck
 from dispatcher.roster.grid import Candidate, Group, build_candidates, build_groups
+from dispatcher.roster.improve import Placed
+from dispatcher.roster.named_mip import solve_breaks
 from dispatcher.roster.pricing import PatternPricer
 from dispatcher.roster.problem import RosterProblem
 from dispatcher.roster.rules.contract import hours_outside, long_runs
@@ -105,3 +112,30 @@ def test_pattern_method_rosters_pass_the_validator_and_its_bound_never_exceeds_t
     assert validate_roster(result.roster, p) == []
     assert result.bound <= optimum + 1e-6
     assert result.objective.total >= optimum - 1e-6
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances())
+def test_exact_break_placement_keeps_every_shift_and_never_costs_more(p: RosterProblem) -> None:
+    result = solve_roster(p, time_limit_s=1.0, workers=1, seed=0, explain=False, exact_breaks=False)
+    candidates = build_candidates(p)
+    groups = build_groups(p, candidates, precheck(p, candidates).lowered_minimum)
+    group_of = {a.id: g.index for g in groups for a in g.agents}
+    by_span = {(c.start, c.end): c for c in candidates}
+    placed = []
+    for shift in result.roster.shifts:
+        c = by_span[shift.start, shift.end]
+        offsets = [int((b.start - c.start) / timedelta(minutes=15)) for b in shift.breaks]
+        placed.append(Placed(shift.agent_id, group_of[shift.agent_id], c, offsets))
+    solve_module._allocate_skills(placed, groups, p.requirements.required, p)
+    before = solve_module._cost(placed, p, p.weeks[0].start)
+    exact = solve_breaks(p, candidates, groups, p.requirements.required, placed, time_limit_s=30.0)
+    assert exact.placed is not None and exact.optimal
+    assert sorted((pl.agent_id, pl.candidate.index) for pl in exact.placed) == \
+        sorted((pl.agent_id, pl.candidate.index) for pl in placed)
+    for pl in exact.placed:
+        assert all(o in pl.candidate.breaks[b].offsets for b, o in enumerate(pl.break_offsets))
+    solve_module._allocate_skills(exact.placed, groups, p.requirements.required, p)
+    after = solve_module._cost(exact.placed, p, p.weeks[0].start)
+    assert after <= before + 1e-6
+    assert math.isclose(after, exact.objective, abs_tol=1e-6)

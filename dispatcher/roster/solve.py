@@ -27,9 +27,9 @@ from dispatcher.roster import counts as count_model
 from dispatcher.roster.assign import Assignment, assign_group
 from dispatcher.roster.evaluate import fairness_of, objective_of
 from dispatcher.roster.explain import binding_rules, precheck
-from dispatcher.roster.grid import Group, build_candidates, build_groups
+from dispatcher.roster.grid import Candidate, Group, build_candidates, build_groups
 from dispatcher.roster.improve import Placed, cell_cost, improve, scheduled_by_skill
-from dispatcher.roster.named_mip import improve_named, solve_named
+from dispatcher.roster.named_mip import improve_named, solve_breaks, solve_named
 from dispatcher.roster.patterns import solve_patterns
 from dispatcher.roster.problem import PERIOD, PERIOD_MIN, RosterProblem
 from dispatcher.roster.result import Explanation, Objective, RosterResult
@@ -53,18 +53,26 @@ MIN_MIP_SECONDS = 1.0
 PATTERN_LP_SHARE = 0.4
 """Of the time after the decomposition: column generation (the rest: integer master, local search)."""
 PATTERN_MIP_SHARE = 0.3
+EXACT_BREAKS_SHARE = 0.25
+"""Of the time limit, kept at the end for placing every break exactly on the final shifts and searching
+from there (``_polish``)."""
+MIN_BREAKS_SECONDS = 1.0
 MIP_AFTER_SHARE = 0.08
 """Of the time limit, kept after the MIP for its roster's breaks, skills and scoring."""
 
 
 def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers: int = 2, seed: int = 0,
                  explain: bool = True, progress: Progress | None = None,
-                 method: str = "decomposition") -> RosterResult:
-    """Best roster found within the time limit; never raises for conflicting rules (see explanations)."""
+                 method: str = "decomposition", exact_breaks: bool = True) -> RosterResult:
+    """Best roster found within the time limit; never raises for conflicting rules (see explanations).
+
+    ``exact_breaks``: keep ``EXACT_BREAKS_SHARE`` of the limit to place every break exactly on the final
+    shifts and search on from there (``_polish``); False is the previous method (benchmarks compare)."""
     if method not in METHODS:
         raise InvalidInput(f"method must be one of {', '.join(METHODS)}, got {method!r}", field="method")
     t_end = time_limit_s * 0.97
-    budget = time_limit_s * HEURISTIC_SHARE if method in ("mip", "lns", "patterns") else time_limit_s
+    polish_share = EXACT_BREAKS_SHARE if exact_breaks else 0.0
+    budget = time_limit_s * (HEURISTIC_SHARE if method in ("mip", "lns", "patterns") else 1 - polish_share)
     """The decomposition's time limit: all of it, or its share before the MIP."""
     report: Progress = progress or (lambda _stage, _info: None)
     t0 = perf_counter()
@@ -125,7 +133,7 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
     _allocate_skills(placed, groups, required, problem)
     bound = sol.lp_bound
     mip_seconds = 0.0
-    left = t0 + t_end - perf_counter() - time_limit_s * MIP_AFTER_SHARE
+    left = t0 + t_end - perf_counter() - time_limit_s * (MIP_AFTER_SHARE + polish_share)
     if method == "patterns" and left >= MIN_MIP_SECONDS:
         t_p = perf_counter()
         patterned = solve_patterns(problem, candidates, groups, required, start=placed,
@@ -158,6 +166,10 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
             _allocate_skills(outcome.placed, groups, required, problem)
             if _cost(outcome.placed, problem, week_start) < _cost(placed, problem, week_start) - 1e-9:
                 placed = outcome.placed
+    if exact_breaks:
+        placed = _polish(placed, problem, candidates, groups, required,
+                         constant=pin_objective.total - pin_objective.under,
+                         deadline=t0 + t_end - time_limit_s * MIP_AFTER_SHARE / 2, report=report)
     paid_q: dict[tuple[str, int], int] = defaultdict(int)
     for pl in placed:
         paid_q[pl.agent_id, pl.candidate.week] += pl.candidate.paid_quarters
@@ -194,6 +206,33 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
                  "mip": mip_seconds, "total": t_total},
         weeks=problem.weeks,
     )
+
+
+def _polish(placed: list[Placed], problem: RosterProblem, candidates: Sequence[Candidate], groups: Sequence[Group],
+            required: np.ndarray, *, constant: float, deadline: float, report: Progress) -> list[Placed]:
+    """Until the deadline: every break placed exactly on the shifts as they are (``named_mip.solve_breaks``),
+    then the local search from there; repeated while the exact placement still gains."""
+    week_start = problem.weeks[0].start
+    best = _cost(placed, problem, week_start)
+    while deadline - perf_counter() >= MIN_BREAKS_SECONDS:
+        exact = solve_breaks(problem, candidates, groups, required, placed, constant=constant,
+                             time_limit_s=deadline - perf_counter())
+        if exact.placed is None:
+            break
+        _allocate_skills(exact.placed, groups, required, problem)
+        cost = _cost(exact.placed, problem, week_start)
+        report("breaks", {"before": best, "objective": cost, "optimal": exact.optimal, "seconds": exact.seconds})
+        if cost >= best - 1e-9:
+            break
+        placed, best = exact.placed, cost
+        if deadline - perf_counter() < MIN_BREAKS_SECONDS:
+            break
+        halfway = perf_counter() + (deadline - perf_counter()) / 2
+        improve(placed, candidates, groups, required, problem, deadline=halfway, place_breaks=breaks.best_offsets)
+        _improve_breaks(placed, required, problem)
+        _allocate_skills(placed, groups, required, problem)
+        best = _cost(placed, problem, week_start)
+    return placed
 
 
 def _cost(placed: Sequence[Placed], problem: RosterProblem, week_start: date) -> float:

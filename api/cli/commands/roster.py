@@ -164,9 +164,12 @@ def plan_command(
     days_off_pair_weight: Annotated[float, typer.Option(help="Penalty points per agent and planning week without "
                                                             "two days off in a row (where the week and the "
                                                             "contract minimum allow them).")] = Weights().days_off_pair,
-    method: Annotated[str, typer.Option(help="decomposition (count LP, naming, local search) or mip (the "
-                                             "decomposition for half the time, then a named MIP in HiGHS "
-                                             "from its roster; see benchmarks/roster.py).")] = "decomposition",
+    method: Annotated[str, typer.Option(help="decomposition (count LP, naming, local search, breaks placed "
+                                             "exactly at the end; the best measured), or the decomposition for "
+                                             "half the time and then: mip (a named MIP in HiGHS from its "
+                                             "roster), lns (large-neighbourhood steps on it) or patterns "
+                                             "(column generation over week patterns, then an integer master "
+                                             "in HiGHS); see benchmarks/roster.py.")] = "decomposition",
     strict: Annotated[bool, typer.Option(help="Agents with skills no requirement asks for are an error, "
                                               "not a warning.")] = False,
 ) -> None:
@@ -196,6 +199,11 @@ def plan_command(
                 progress.update(task, description=f"LP bound {info['lp_bound']:.1f} — naming agents", completed=0)
             elif stage == "assign":
                 progress.update(task, total=info["total"], completed=info["done"])
+                if info["done"] == info["total"]:
+                    progress.update(task, description="local search on the named roster")
+            elif stage == "breaks":
+                progress.update(task, description=f"breaks placed exactly: {info['before']:.1f} → "
+                                                  f"{info['objective']:.1f}")
             elif stage == "done":
                 progress.update(task, description=f"incumbent {info['objective']:.1f} / bound "
                                                   f"{info['lp_bound']:.1f}")
