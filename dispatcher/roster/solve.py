@@ -71,7 +71,9 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
     if method not in METHODS:
         raise InvalidInput(f"method must be one of {', '.join(METHODS)}, got {method!r}", field="method")
     t_end = time_limit_s * 0.97
-    polish_share = EXACT_BREAKS_SHARE if exact_breaks else 0.0
+    # too short a limit to place breaks exactly and search on: all of it to the decomposition
+    polish_share = EXACT_BREAKS_SHARE if exact_breaks and time_limit_s * EXACT_BREAKS_SHARE >= 2 * MIN_BREAKS_SECONDS \
+        else 0.0
     budget = time_limit_s * (HEURISTIC_SHARE if method in ("mip", "lns", "patterns") else 1 - polish_share)
     """The decomposition's time limit: all of it, or its share before the MIP."""
     report: Progress = progress or (lambda _stage, _info: None)
@@ -166,7 +168,7 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
             _allocate_skills(outcome.placed, groups, required, problem)
             if _cost(outcome.placed, problem, week_start) < _cost(placed, problem, week_start) - 1e-9:
                 placed = outcome.placed
-    if exact_breaks:
+    if polish_share > 0:
         placed = _polish(placed, problem, candidates, groups, required,
                          constant=pin_objective.total - pin_objective.under,
                          deadline=t0 + t_end - time_limit_s * MIP_AFTER_SHARE / 2, report=report)
