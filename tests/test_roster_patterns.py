@@ -10,6 +10,7 @@ import math
 from collections.abc import Sequence
 from datetime import timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -102,6 +103,24 @@ def test_pricing_finds_the_cheapest_pattern_that_keeps_every_contract_rule(
     own = sum(prices[c.index] for c in chosen) + pair_weight * _unpaired(chosen, group, longest)
     assert math.isclose(own, priced.price, abs_tol=1e-9)
     assert priced.unpaired_weeks == (_unpaired(chosen, group, longest) if pair_weight > 0 else 0)
+
+
+@pytest.mark.parametrize("offset", [0, 6, 2], ids=["monday", "sunday", "wednesday"])
+def test_pricing_counts_a_whole_weeks_first_and_last_days_off_as_a_pair(offset: int) -> None:
+    # Working the five middle days is cheapest; its two days off are the week's last and first, which in a
+    # whole week (it wraps around) are two days off in a row: no penalty, whatever day the week starts on.
+    req = requirements([*(("billing", d, "00:00", "23:45", 1) for d in range(offset, offset + 7))],
+                       days=offset + 7)
+    p = problem(req, [agent("a", max_hours_week=40, min_hours_week=0, max_days_week=5, max_consecutive_days=6)],
+                [TEMPLATES[3]])
+    assert len(p.weeks) == 1 and len(p.requirements.days) == 7
+    candidates = build_candidates(p)
+    (group,) = build_groups(p, candidates)
+    prices = {c.index: 1.0 if c.day_index in (0, 6) else -5.0 for c in candidates}
+    priced = PatternPricer(group, candidates, 7, pair_weight=3.0).price(prices)
+    assert priced is not None
+    assert sorted(candidates[ci].day_index for ci in priced.candidates) == [1, 2, 3, 4, 5]
+    assert priced.unpaired_weeks == 0 and math.isclose(priced.price, -25.0)
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -20,7 +20,7 @@ from dispatcher.errors import InvalidInput
 from dispatcher.roster.problem import RosterProblem, Weights
 from dispatcher.roster.solve import solve_roster
 from dispatcher.roster.validate import validate_roster
-from dispatcher.roster.weeks import has_days_off_pair, parse_weekday, planning_weeks, week_contract
+from dispatcher.roster.weeks import has_days_off_pair, pair_windows, parse_weekday, planning_weeks, week_contract
 from tests.test_roster_rules import MONDAY, agent, at, day, problem, requirements, template
 
 SUNDAY = MONDAY - timedelta(days=1)
@@ -186,6 +186,35 @@ def test_two_days_off_in_a_row_in_every_planning_week_that_allows_them() -> None
         days = tuple((d - first).days for d in week.days)
         assert sum(d in worked for d in days) == 5
         assert has_days_off_pair(days, worked), f"no pair in {week.label()}: {sorted(worked)}"
+    assert result.fairness.days_off_pair_share == 1.0 and result.fairness.no_two_days_off == 0
+
+
+@given(st.sets(st.integers(0, 6)), st.integers(1, 6), st.integers(0, 20))
+def test_two_days_off_in_a_row_read_the_same_whichever_day_a_whole_week_starts_on(
+        offsets: set[int], turn: int, first: int) -> None:
+    week = tuple(range(first, first + 7))
+    worked = {first + d for d in offsets}
+    turned = {first + (d + turn) % 7 for d in offsets}
+    assert has_days_off_pair(week, worked) == has_days_off_pair(week, turned)
+    assert (week[-1], week[0]) in pair_windows(week)
+    assert (week[-1], week[0]) not in pair_windows(week[:-1])  # a partial week does not wrap
+
+
+@pytest.mark.parametrize("first", [SUNDAY + timedelta(days=7), MONDAY, MONDAY + timedelta(days=5)],
+                         ids=["sunday", "monday", "saturday"])
+def test_a_weekend_off_is_two_days_off_in_a_row_whichever_day_the_week_starts(first: date) -> None:
+    # Open Monday to Friday only; a 40-h, 5-day agent works the five weekdays, so in a week from Sunday
+    # its days off are the week's first and last: the same weekend as in a week from Monday.
+    offset = (first - MONDAY).days
+    weekdays = [d for d in range(offset, offset + 7) if (MONDAY + timedelta(days=d)).weekday() < 5]
+    req = requirements([*(("billing", d, "09:00", "17:00", 1) for d in weekdays),
+                        ("billing", offset, "09:00", "09:15", 0)], days=offset + 7)
+    p = problem(req, [agent("a", min_hours_week=40, max_hours_week=40, max_days_week=5)],
+                [template("f8", "09:00", 8)])
+    assert p.requirements.days[0] == first and len(p.weeks) == 1
+    result = solve_roster(p, time_limit_s=3.0, workers=1, seed=0, explain=False)
+    assert validate_roster(result.roster, p) == []
+    assert sorted((s.start.date() - MONDAY).days for s in result.roster.shifts) == weekdays
     assert result.fairness.days_off_pair_share == 1.0 and result.fairness.no_two_days_off == 0
 
 

@@ -23,12 +23,21 @@ import numpy.typing as npt
 
 from dispatcher.roster.grid import Candidate, Group
 from dispatcher.roster.rules.rest import conflicts
-from dispatcher.roster.weeks import has_days_off_pair, pair_possible
+from dispatcher.roster.weeks import has_days_off_pair, pair_possible, repeats_as_rota
 
 INF = np.inf
 OFF_PAIR = (1, 2, 2)
 """Pair progress after a day off: 0 = none yet (previous day worked), 1 = none yet (previous day off), 2 = found."""
 WORK_PAIR = (0, 0, 2)
+OFF_PAIR_WRAP = (1, 2, 2, 4, 2)
+"""In a whole week, which wraps around (``weeks.repeats_as_rota``), two more: 3 = none yet, previous day
+worked, first day off; 4 = none yet, previous day off, first day off (a pair if the week ends here)."""
+WORK_PAIR_WRAP = (0, 0, 2, 3, 3)
+OFF_FIRST_DAY = (4, 4, 4, 4, 4)
+"""The whole week's first day (every week starts in progress 0)."""
+WORK_FIRST_DAY = (0, 0, 0, 0, 0)
+UNPAIRED = {3: (True, True, False), 5: (True, True, False, True, False)}
+"""Per number of progress states: which progress at the week's end leaves it without a pair."""
 TOLERANCE = 1e-9
 State = tuple[int, int, int, int, int]
 """(paid units this week, days worked this week, run of worked days, rest slot, pair progress)."""
@@ -69,11 +78,15 @@ class PatternPricer:
         self.max_units: list[int] = []
         self.max_days: list[int] = []
         self.pair_needed: list[bool] = []
+        self.wraps: list[bool] = []
+        self.week_first_day: set[int] = set()
         longest = max((c.paid_quarters for c in allowed), default=0)
         for k, week in enumerate(lim.weeks):
             for d in week.days:
                 self.week_of_day[d] = k
             self.week_last_day.add(max(week.days))
+            self.week_first_day.add(min(week.days))
+            self.wraps.append(repeats_as_rota(week.days))
             self.min_units.append(-(-week.min_quarters // self.unit))
             self.max_units.append(week.max_quarters // self.unit)
             self.max_days.append(min(week.max_days, len(week.days)))
@@ -120,7 +133,20 @@ class PatternPricer:
         return False
 
     def _pairs(self, k: int) -> int:
-        return 3 if self.pair_needed[k] else 1
+        if not self.pair_needed[k]:
+            return 1
+        return 5 if self.wraps[k] else 3
+
+    def _transitions(self, d: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """(after a day off, after a worked day): the pair progress on day ``d`` from each before it."""
+        k = self.week_of_day[d]
+        if not self.pair_needed[k]:
+            return (0,), (0,)
+        if not self.wraps[k]:
+            return OFF_PAIR, WORK_PAIR
+        if d in self.week_first_day:
+            return OFF_FIRST_DAY, WORK_FIRST_DAY
+        return OFF_PAIR_WRAP, WORK_PAIR_WRAP
 
     def _empty(self, k: int, n_slots: int) -> npt.NDArray[np.float64]:
         return np.full((self.max_units[k] + 1, self.max_days[k] + 1, self.runs, n_slots, self._pairs(k)), INF)
@@ -157,17 +183,18 @@ class PatternPricer:
         slots = self.slots[d]
         out = self._empty(k, len(slots))
         pairs = prev.shape[4]
+        after_off, after_work = self._transitions(d)
         if d in self.pinned:  # worked (hours and days already taken off the limits), no choice
             moved = self._run_up(prev.min(axis=3))
             for s in range(pairs):
-                target = WORK_PAIR[s] if pairs > 1 else 0
+                target = after_work[s]
                 out[:, :, :, 0, target] = np.minimum(out[:, :, :, 0, target], moved[:, :, :, s])
             return out
         best_over_runs = prev.min(axis=2)  # a day off resets the run
         for j, slot in enumerate(prev_slots):
             t = slots.index(slot) if slot in slots else 0
             for s in range(pairs):
-                target = OFF_PAIR[s] if pairs > 1 else 0
+                target = after_off[s]
                 out[:, :, 0, t, target] = np.minimum(out[:, :, 0, t, target], best_over_runs[:, :, j, s])
         for c in self.by_day[d]:
             u = self.units[c.index]
@@ -179,7 +206,7 @@ class PatternPricer:
             t = slots.index(c.index) if c.index in slots else 0
             price = prices.get(c.index, 0.0)
             for s in range(pairs):
-                target = WORK_PAIR[s] if pairs > 1 else 0
+                target = after_work[s]
                 block = out[u:, 1:, :, t, target]
                 np.minimum(block, moved[:out.shape[0] - u, :-1, :, s] + price, out=block)
         return out
@@ -201,7 +228,7 @@ class PatternPricer:
     def _penalty(self, k: int, weight: float) -> npt.NDArray[np.float64]:
         if not self.pair_needed[k]:
             return np.zeros(1)
-        return np.array([weight, weight, 0.0])
+        return np.array([weight if unpaired else 0.0 for unpaired in UNPAIRED[self._pairs(k)]])
 
     def _trace(self, inputs: Sequence[npt.NDArray[np.float64]], outputs: Sequence[npt.NDArray[np.float64]],
                closed: npt.NDArray[np.float64], prices: dict[int, float], weight: float) -> PricedPattern:
@@ -244,14 +271,15 @@ class PatternPricer:
         prev_slots = self.slots[d - 1] if d > 0 else [None]
         slots = self.slots[d]
         pairs = prev.shape[4]
+        after_off, after_work = self._transitions(d)
 
-        def pair_sources(table: tuple[int, int, int]) -> list[int]:
-            return [p for p in range(pairs) if (table[p] if pairs > 1 else 0) == s]
+        def pair_sources(table: tuple[int, ...]) -> list[int]:
+            return [p for p in range(pairs) if table[p] == s]
 
         run_sources = [r - 1] if self.runs > 1 else [0]
         if d in self.pinned:
             for j in range(prev.shape[3]):
-                for p in pair_sources(WORK_PAIR):
+                for p in pair_sources(after_work):
                     for rp in run_sources:
                         if rp >= 0 and _same(float(prev[q, n, rp, j, p]), value):
                             return None, (q, n, rp, j, p)
@@ -264,7 +292,7 @@ class PatternPricer:
             for j, slot in enumerate(prev_slots):
                 if slot is not None and (slot, c.index) in self.clash:
                     continue
-                for p in pair_sources(WORK_PAIR):
+                for p in pair_sources(after_work):
                     for rp in run_sources:
                         if rp >= 0 and _same(float(prev[q - u, n - 1, rp, j, p]) + prices.get(c.index, 0.0), value):
                             return c.index, (q - u, n - 1, rp, j, p)
@@ -272,7 +300,7 @@ class PatternPricer:
             for j, slot in enumerate(prev_slots):
                 if (slots.index(slot) if slot in slots else 0) != t:
                     continue
-                for p in pair_sources(OFF_PAIR):
+                for p in pair_sources(after_off):
                     for rp in range(prev.shape[2]):
                         if _same(float(prev[q, n, rp, j, p]), value):
                             return None, (q, n, rp, j, p)

@@ -5,8 +5,10 @@ horizon's first day, or on ``week_start`` (0 = Monday .. 6 = Sunday) when given.
 cuts short to n < 7 days holds n days of the contract's working days: its weekly minimum and maximum
 hours are pro-rated by n / max days a week (capped at 1; minimum rounded down, maximum rounded up to
 the quarter-hour), so a 3-day week of a 32-40 h, 5-day contract asks 19-24 h and a 6-day one the
-full 32-40 h; max days is at most n. Consecutive days and rest count across week boundaries. The
-solver, the local search, the validator and the explanations all read these weeks.
+full 32-40 h; max days is at most n. Consecutive days and rest count across week boundaries. Two
+days off in a row are asked per planning week; a whole week wraps around (its last and first days are
+consecutive, as in a rota that repeats weekly), so the rule does not depend on the week's first weekday.
+The solver, the local search, the validator and the explanations all read these weeks.
 """
 
 from __future__ import annotations
@@ -91,9 +93,19 @@ def week_of(weeks: Sequence[PlanningWeek], day: date) -> PlanningWeek | None:
     return None
 
 
+def repeats_as_rota(days: Sequence[int]) -> bool:
+    """Whether a planning week is whole (7 days): a weekly roster repeats, so its last day and its first
+    day are consecutive (Saturday and Sunday off in a week from Sunday is a weekend off)."""
+    return len(days) == 7
+
+
 def pair_windows(days: Sequence[int]) -> list[tuple[int, int]]:
-    """Pairs of consecutive days within one planning week (day numbers)."""
-    return [(d, d + 1) for d in days if d + 1 in days]
+    """Pairs of consecutive days of one planning week (day numbers); a whole week wraps around, so the
+    days-off rule reads the same whichever weekday the week starts on."""
+    windows = [(d, d + 1) for d in days if d + 1 in days]
+    if repeats_as_rota(days):
+        windows.append((max(days), min(days)))
+    return windows
 
 
 def has_days_off_pair(days: Sequence[int], worked: Collection[int]) -> bool:
