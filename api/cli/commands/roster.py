@@ -52,6 +52,10 @@ WEEK_HELP = ("Weekday planning weeks start on (Mon..Sun); default: the horizon's
              "cuts to n < 7 days pro-rates the weekly min/max hours by n / max days a week (at most 1): a 3-day "
              "week of a 32-40 h, 5-day contract asks 19-24 h. Consecutive days and rest run across weeks.")
 
+PAIR_HELP = ("Penalty points per agent and planning week without two days off in a row (where the week and the "
+             "contract minimum allow them). A whole week wraps around: its last and first days count as "
+             "consecutive, as in a weekly rota, so a Saturday and Sunday off in a week from Sunday is a pair.")
+
 
 def _zone(name: str | None) -> tzinfo | None:
     if not name:
@@ -161,9 +165,7 @@ def plan_command(
                                                "the binding one (one LP each; up to half the time limit "
                                                "more).")] = True,
     week_start: Annotated[str | None, typer.Option(help=WEEK_HELP)] = None,
-    days_off_pair_weight: Annotated[float, typer.Option(help="Penalty points per agent and planning week without "
-                                                            "two days off in a row (where the week and the "
-                                                            "contract minimum allow them).")] = Weights().days_off_pair,
+    days_off_pair_weight: Annotated[float, typer.Option(help=PAIR_HELP)] = Weights().days_off_pair,
     method: Annotated[str, typer.Option(help="decomposition (count LP, naming, local search, breaks placed "
                                              "exactly at the end; the best measured), or the decomposition for "
                                              "half the time and then: mip (a named MIP in HiGHS from its "
