@@ -161,7 +161,7 @@ def lua_pop(url: str, n: int) -> tuple[dict[str, float], dict[str, float]]:
 
     def pull_one() -> float:
         t0 = time.perf_counter()
-        reply = pull(args=[now, "a1", 30_000, 20])
+        reply = pull(args=[now, "a1", 30_000, 20, ""])  # "": no published shift
         elapsed = time.perf_counter() - t0
         r.delete(keys.agent_offers("a1"))  # so the next call pulls a new task instead of re-serving
         assert reply[0] == "OK", reply

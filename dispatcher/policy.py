@@ -32,6 +32,23 @@ exact and tasks with equal profiles stay interchangeable (its fast path)."""
 TERM_NAMES = ("base", "quadrant", "urgency", "proficiency", "owner", "load", "fairness", "sticky")
 
 
+# The two schedule questions, answered once for batch dispatch (AgentState) and the /next pull path.
+
+
+def scheduled_to_work(shift: Shift | None, now: datetime) -> bool:
+    """The roster lets the agent work at ``now``: no known shift, or on its shift and not on a break."""
+    return shift is None or shift.on_duty(now)
+
+
+def seconds_until_interruption(shift: Shift | None, now: datetime) -> float:
+    """Seconds until the next break or shift end: infinite without a known shift, 0 when not on duty.
+    The shift guard offers only tasks whose expected handling time is at most this."""
+    if shift is None:
+        return float("inf")
+    nxt = shift.next_interruption(now)
+    return 0.0 if nxt is None else (nxt - now).total_seconds()
+
+
 @dataclass(frozen=True, slots=True)
 class AgentState:
     """Live state of one agent at ``now``."""
@@ -67,17 +84,13 @@ class AgentState:
         return max(0, self.agent.capacity - self.active_tasks)
 
     def on_duty(self, now: datetime) -> bool:
-        return self.available and (self.shift is None or self.shift.on_duty(now))
+        return self.available and scheduled_to_work(self.shift, now)
 
     def idle_s(self, now: datetime) -> float:
         return 0.0 if self.idle_since is None else max(0.0, (now - self.idle_since).total_seconds())
 
     def seconds_until_interruption(self, now: datetime) -> float:
-        """Seconds until the next break or shift end; infinite without a known shift."""
-        if self.shift is None:
-            return float("inf")
-        nxt = self.shift.next_interruption(now)
-        return 0.0 if nxt is None else (nxt - now).total_seconds()
+        return seconds_until_interruption(self.shift, now)
 
 
 def _default_quadrant_weights() -> Mapping[Quadrant, float]:

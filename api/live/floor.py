@@ -21,6 +21,11 @@ from dispatcher.policy import AgentState
 log = logging.getLogger("dispatchwise.floor")
 
 
+GUARD_NOTE = "expected handling %.0f s fits in %.0f s before the next break or shift end"
+"""The shift term's ``guard``, from (expected handling s, seconds to interruption); printf-style so the pull
+script (pull.lua) formats the same text."""
+
+
 def shift_term(shift: Shift, now: datetime, handle_s: float | None = None) -> dict[str, Any]:
     """What an offer's explanation says about the agent's published shift."""
     upcoming = shift.next_interruption(now)
@@ -31,7 +36,7 @@ def shift_term(shift: Shift, now: datetime, handle_s: float | None = None) -> di
         "next_break": None if next_break is None else next_break.isoformat(), "seconds_to_interruption": left,
     }
     if handle_s is not None and left is not None:
-        term["guard"] = f"expected handling {handle_s:.0f} s fits in {left:.0f} s before the next break or shift end"
+        term["guard"] = GUARD_NOTE % (handle_s, left)
     return term
 
 

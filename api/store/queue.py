@@ -135,8 +135,27 @@ class Offer:
 class PullResult:
     offer: Offer | None
     why: str
-    """``offer``, or why there is none: ``busy`` (agent not available or full), ``batch``, ``empty``."""
+    """``offer``, or why there is none: ``busy`` (agent not available or full), ``schedule`` (on a
+    scheduled break), ``batch``, ``guard`` (no queued task fits before the next break or shift end), ``empty``."""
     skills: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PullSchedule:
+    """What the pull path needs of an agent's published shift (see api/live/pull.py)."""
+
+    working: bool
+    """Scheduled to work now; False = on a scheduled break: no new offer."""
+    time_left_s: float
+    """Seconds until the next break or shift end: only tasks expected to be handled within it."""
+    shift_term: Mapping[str, Any]
+    """The offer explanation's ``shift`` term."""
+    guard_note: str
+    """printf-style text of the term's ``guard`` from (expected handling s, seconds to interruption)."""
+
+    def to_json(self) -> str:
+        return orjson.dumps({"working": self.working, "time_left_s": self.time_left_s, "shift": dict(self.shift_term),
+                             "guard_note": self.guard_note, "default_handle_s": DEFAULT_HANDLE_S}).decode()
 
 
 def lua_key_table(keys: Keys) -> str:
@@ -505,9 +524,13 @@ class LiveQueue:
         """The agent's pending offer, or a new one from the pull path; None when nothing fits."""
         return (await self.pull_or_why(agent_id, scan_depth=scan_depth)).offer
 
-    async def pull_or_why(self, agent_id: str, *, scan_depth: int = 20) -> PullResult:
-        """Like :meth:`pull`, and when nothing fits, why (``busy``, ``batch`` or ``empty``) and the agent's skills."""
-        reply = await self._run("pull", agent_id, self.offer_ttl_ms, scan_depth)
+    async def pull_or_why(self, agent_id: str, *, scan_depth: int = 20,
+                          schedule: PullSchedule | None = None) -> PullResult:
+        """Like :meth:`pull`, and when nothing fits, why (:attr:`PullResult.why`) and the agent's skills.
+        With ``schedule`` (the agent's published shift now) no offer during a break, and only tasks that fit
+        before the next break or shift end."""
+        reply = await self._run("pull", agent_id, self.offer_ttl_ms, scan_depth,
+                                "" if schedule is None else schedule.to_json())
         if reply[0] == "NONE":
             skills = tuple(orjson.loads(reply[2])) if len(reply) > 2 and reply[2] else ()
             return PullResult(None, str(reply[1]) if len(reply) > 1 else "empty", skills)
