@@ -11,7 +11,7 @@ from dispatcher.domain import BreakRule
 from dispatcher.roster import counts as count_model
 from dispatcher.roster.explain import precheck
 from dispatcher.roster.grid import build_candidates, build_groups
-from dispatcher.roster.named_mip import solve_named
+from dispatcher.roster.named_mip import solve_counts, solve_named
 from dispatcher.roster.problem import RosterProblem
 from dispatcher.roster.rules import COUNT_RULES
 from dispatcher.roster.solve import solve_roster
@@ -55,6 +55,18 @@ def test_count_lp_bound_never_exceeds_the_exact_optimum_and_no_roster_beats_it(p
     assert validate_roster(result.roster, p) == []
     assert result.bound <= optimum + 1e-6
     assert result.objective.total >= optimum - 1e-6
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances())
+def test_integer_count_relaxation_lies_between_the_count_lp_and_the_exact_optimum(p: RosterProblem) -> None:
+    optimum = _exact_optimum(p)
+    candidates = build_candidates(p)
+    groups = build_groups(p, candidates, precheck(p, candidates).lowered_minimum)
+    relaxed = solve_counts(p, candidates, groups, p.requirements.required, time_limit_s=30.0)
+    assert relaxed.optimal
+    assert _count_lp_bound(p) - 1e-6 <= relaxed.bound <= optimum + 1e-6
+    assert relaxed.objective <= optimum + 1e-6
 
 
 def test_named_mip_finds_the_optimum_the_decomposition_can_miss_and_its_roster_is_valid() -> None:

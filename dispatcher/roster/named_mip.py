@@ -89,6 +89,30 @@ def solve_named(problem: RosterProblem, candidates: Sequence[Candidate], groups:
     return MipOutcome(placed, result.objective_value() + constant, bound, optimal, perf_counter() - t0)
 
 
+def solve_counts(problem: RosterProblem, candidates: Sequence[Candidate], groups: Sequence[Group],
+                 required: npt.NDArray[np.int64], *, constant: float = 0.0, time_limit_s: float) -> MipOutcome:
+    """The count model over the groups of like agents with integer counts and exact breaks, in HiGHS: a
+    relaxation of the named roster (group-level sums of the per-agent rules) that is tighter than the count
+    LP, so its best bound is a bound for the full rule set. Returns no roster (the counts are not named).
+
+    Measured (100 agents, seed 7, ``python -m benchmarks.roster --sizes 100 --seeds 7 --relaxation 900``):
+    after 900 s its best integer point is 480.8 and its bound 472.75, against the count LP's 469.73."""
+    t0 = perf_counter()
+    model = count_model.build(problem, candidates, groups, COUNT_RULES, required, constant, solver_name=BUILDER,
+                              integer=True, exact_breaks=True)
+    mip, _ = _to_mathopt(model)
+    left = time_limit_s - (perf_counter() - t0)
+    if left <= 0.2:
+        return MipOutcome(None, float("inf"), float("-inf"), False, perf_counter() - t0)
+    params = mathopt.SolveParameters(time_limit=timedelta(seconds=left), relative_gap_tolerance=1e-6)
+    result = mathopt.solve(mip, mathopt.SolverType.HIGHS, params=params)
+    bound = result.best_objective_bound() + model.constant if np.isfinite(result.best_objective_bound()) \
+        else float("-inf")
+    objective = result.objective_value() + model.constant if result.has_primal_feasible_solution() else float("inf")
+    optimal = result.termination.reason == mathopt.TerminationReason.OPTIMAL
+    return MipOutcome(None, objective, bound, optimal, perf_counter() - t0)
+
+
 def solve_breaks(problem: RosterProblem, candidates: Sequence[Candidate], groups: Sequence[Group],
                  required: npt.NDArray[np.int64], placed: Sequence[Placed], *, constant: float = 0.0,
                  time_limit_s: float) -> MipOutcome:
