@@ -38,6 +38,7 @@ from dispatcher.roster.explain import precheck
 from dispatcher.roster.grid import build_candidates, build_groups
 from dispatcher.roster.named_mip import MipOutcome, solve_counts
 from dispatcher.roster.problem import PERIOD_MIN, Requirements, RosterProblem
+from dispatcher.roster.result import relative_gap
 from dispatcher.roster.solve import solve_roster
 
 BASE_DAILY_VOLUME = (900.0, 700.0, 1000.0)
@@ -183,10 +184,6 @@ def single_skill_comparison(n_agents: int, seed: int, workers: int) -> list[tupl
     return rows
 
 
-def _gap(objective: float, bound: float) -> float:
-    return max(objective - bound, 0.0) / objective if objective > 1e-9 else 0.0
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="100,300")
@@ -219,8 +216,8 @@ def main() -> None:
                 print(f"{size} | {seed} | integer count model, HiGHS {relaxed.seconds:.0f} s | best point "
                       f"{relaxed.objective:.2f} | bound {relaxed.bound:.2f}", flush=True)
             for m, r in runs.items():
-                r["gap_best"] = _gap(r["objective"], best)
-                r["first_s"], r["first_gap"] = t_first, _gap(first_objective, best)
+                r["gap_best"] = relative_gap(r["objective"], best)
+                r["first_s"], r["first_gap"] = t_first, relative_gap(first_objective, best)
                 rows[m].append(r)
                 print(f"{size} | {seed} | {m} | {t_first:.1f} ({r['first_gap']:.2%}) | {r['time_s']:.1f} | "
                       f"{r['objective']:.1f} | {r['bound']:.1f} | {r['gap']:.2%} | {r['gap_best']:.2%} | "

@@ -53,6 +53,10 @@ def test_every_solver_roster_passes_the_independent_validator(p: object) -> None
     result = solve_roster(p, time_limit_s=1.0, workers=1, seed=0, explain=False)  # type: ignore[arg-type]
     assert validate_roster(result.roster, p) == []  # type: ignore[arg-type]
     assert result.objective.total >= result.bound - 1e-6
+    # the first complete roster is a roster too (the final one may score higher on the reported objective:
+    # the local search also weighs days off in pairs and preferences), and it comes first
+    assert result.first_objective >= result.bound - 1e-6 and 0.0 <= result.first_gap <= 1.0
+    assert 0.0 < result.timings["first"] <= result.timings["total"]
 
 
 def test_over_constrained_week_returns_a_partial_roster_and_names_the_binding_rule() -> None:

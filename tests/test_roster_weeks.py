@@ -4,6 +4,7 @@ pro-rated; the solver, the validator and ``roster check`` agree on them."""
 from __future__ import annotations
 
 import csv
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -150,6 +151,7 @@ def test_cli_plans_a_week_from_sunday_or_saturday_with_exit_0_and_check_agrees(t
                                        "--out", str(out), "--no-explain"])
     assert planned.exit_code == 0, planned.output
     assert "violation" not in planned.output
+    assert re.search(r"first roster: \d+\.\d s, gap \d+\.\d\d%", " ".join(planned.output.split())), planned.output
     checked = CliRunner().invoke(app, ["roster", "check", str(out), *common])
     assert checked.exit_code == 0, checked.output
     with_req = CliRunner().invoke(app, ["roster", "check", str(out), *common, "--requirements", str(req)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
@@ -100,9 +101,22 @@ class RosterResult:
     timings: dict[str, float] = field(default_factory=dict)
     weeks: tuple[PlanningWeek, ...] = ()
     """The planning weeks the contract limits held in."""
+    first_objective: float = float("nan")
+    """The first complete roster's objective (named, before the local search), at ``timings["first"]`` s."""
 
     @property
     def gap(self) -> float:
         """Relative distance of the objective above the bound."""
-        total = self.objective.total
-        return 0.0 if total <= 1e-9 else max(total - self.bound, 0.0) / abs(total)
+        return relative_gap(self.objective.total, self.bound)
+
+    @property
+    def first_gap(self) -> float:
+        """The first roster's distance above the bound (NaN when none was recorded)."""
+        return relative_gap(self.first_objective, self.bound)
+
+
+def relative_gap(objective: float, bound: float) -> float:
+    """(objective - bound) / objective, at least 0; NaN for a NaN objective."""
+    if math.isnan(objective):
+        return math.nan
+    return 0.0 if objective <= 1e-9 else max(objective - bound, 0.0) / abs(objective)

@@ -128,6 +128,8 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
         plans += breaks.place(c, k, [sol.break_share.get((ci, b)) for b in range(len(c.breaks))])
     placed = [Placed(agent_id, g, candidates[ci], plan) for (ci, agent_id, g), plan in zip(order, plans, strict=True)]
     _allocate_skills(placed, groups, required, problem)
+    first_objective, t_first = _cost(placed, problem, week_start), perf_counter() - t0
+    report("first", {"objective": first_objective, "lp_bound": sol.lp_bound, "seconds": t_first})
     moves = improve(placed, candidates, groups, required, problem, deadline=t0 + budget * 0.97,
                     place_breaks=breaks.best_offsets)
     report("improve", {"moves": moves})
@@ -205,8 +207,8 @@ def solve_roster(problem: RosterProblem, *, time_limit_s: float = 60.0, workers:
         changed_shifts=changed,
         explanations=tuple(explanations),
         timings={"build": t_build, "lp": sol.seconds_lp, "counts": t_counts, "assign": t_assign - t_counts,
-                 "mip": mip_seconds, "total": t_total},
-        weeks=problem.weeks,
+                 "first": t_first, "mip": mip_seconds, "total": t_total},
+        weeks=problem.weeks, first_objective=first_objective,
     )
 
 

@@ -124,7 +124,8 @@ def _summary(console: Console, result: RosterResult) -> None:
         f"[bold]{result.status}[/bold]: {len(result.roster)} shifts, objective {o.total:.1f} "
         f"(under {o.under:.1f}, over {o.over:.1f}, labour {o.labour:.1f}, auxiliary {o.auxiliary:.1f}, "
         f"changes {o.changes:.1f}); LP bound {result.bound:.1f}; gap {result.gap:.2%}; "
-        f"{result.timings.get('total', 0.0):.1f} s"
+        f"{result.timings.get('total', 0.0):.1f} s (first roster: {result.timings.get('first', 0.0):.1f} s, "
+        f"gap {result.first_gap:.2%})"
     )
     table = Table("skill", "required agent-h", "under-staffed h", "over-staffed h")
     cov = result.coverage
@@ -203,6 +204,9 @@ def plan_command(
                 progress.update(task, total=info["total"], completed=info["done"])
                 if info["done"] == info["total"]:
                     progress.update(task, description="local search on the named roster")
+            elif stage == "first":
+                progress.update(task, description=f"first roster {info['objective']:.1f} after "
+                                                  f"{info['seconds']:.1f} s — local search")
             elif stage == "breaks":
                 progress.update(task, description=f"breaks placed exactly: {info['before']:.1f} → "
                                                   f"{info['objective']:.1f}")
