@@ -11,6 +11,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
+from api.live.dispatch import Dispatcher
 from tests.test_api import BOOT, T0, Clock, new_key, put_agent, service_client, sup
 
 __all__ = [
@@ -19,8 +20,10 @@ __all__ = [
     "Clock",
     "at",
     "clock",
+    "dispatch_round",
     "forecast_csv",
     "new_key",
+    "offered_event",
     "plan_client",
     "publish",
     "put_agent",
@@ -72,3 +75,15 @@ def plan_client(redis_url: str, redis_client: redis.Redis, clock: Clock, tmp_pat
 
 def publish(client: TestClient, kind: str, text: str) -> Any:
     return client.put(f"/v1/plan/{kind}", content=text.encode(), headers={**sup(), "Content-Type": "text/csv"})
+
+
+def dispatch_round(client: TestClient) -> Any:
+    """One batch dispatch round of the service behind ``client`` (the loop is not running in tests)."""
+    queue = client.app.state.queue  # type: ignore[attr-defined]
+    return client.portal.call(Dispatcher(queue, owner="test").tick)  # type: ignore[union-attr]
+
+
+def offered_event(client: TestClient, task_id: str) -> dict[str, Any]:
+    """The task's ``offered`` audit event (with the optimizer's explanation)."""
+    history = client.get(f"/v1/tasks/{task_id}/history", headers=sup()).json()
+    return next(e for e in history if e["event"] == "offered")

@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.live.dispatch import Dispatcher
 from tests import plan_support
-from tests.plan_support import Clock, at, publish, put_agent, roster_csv, set_clock, sup
+from tests.plan_support import Clock, at, dispatch_round, offered_event, publish, put_agent, roster_csv, set_clock, sup
 from tests.test_api import create_task
 
 clock = plan_support.clock
@@ -23,16 +22,6 @@ PULL_RULE = "earliest response due among the agent skills; important tasks only 
 
 def _next(client: TestClient, agent_id: str = "ann", wait: float = 0.0) -> Any:
     return client.post(f"/v1/agents/{agent_id}/next", params={"wait": wait}, headers=sup())
-
-
-def _tick(client: TestClient) -> Any:
-    queue = client.app.state.queue  # type: ignore[attr-defined]
-    return client.portal.call(Dispatcher(queue, owner="test").tick)  # type: ignore[union-attr]
-
-
-def _offered(client: TestClient, task_id: str) -> dict[str, Any]:
-    history = client.get(f"/v1/tasks/{task_id}/history", headers=sup()).json()
-    return next(e for e in history if e["event"] == "offered")
 
 
 def _status(client: TestClient, task_id: str) -> str:
@@ -56,7 +45,7 @@ def test_agent_on_a_scheduled_break_is_pulled_no_task_and_told_why(plan_client: 
     set_clock(clock, at("08:05"))  # the break is over
     pulled = _next(plan_client)
     assert pulled.status_code == 200 and pulled.json()["task"]["id"] == task["id"]
-    offered = _offered(plan_client, task["id"])
+    offered = offered_event(plan_client, task["id"])
     assert offered["actor"] == "pull" and offered["agent_id"] == "ann"
     shift = offered["data"]["shift"]
     assert shift["end"] == "2027-01-15T14:00:00+00:00" and shift["next_break"] is None
@@ -78,7 +67,7 @@ def test_agent_near_its_shift_end_is_pulled_the_task_that_fits_not_the_longer_on
     pulled = _next(plan_client)
     assert pulled.status_code == 200 and pulled.json()["task"]["id"] == short["id"]
     assert _status(plan_client, long["id"]) == "queued"
-    why = _offered(plan_client, short["id"])["data"]
+    why = offered_event(plan_client, short["id"])["data"]
     assert why["path"] == "pull" and why["rule"].startswith(PULL_RULE)
     assert why["skipped"] == [{"task_id": long["id"], "expected_handle_s": 1800, "reason": "guard"}]
     assert why["shift"]["guard"] == "expected handling 300 s fits in 540 s before the next break or shift end"
@@ -91,7 +80,7 @@ def test_pull_and_batch_agree_on_what_fits_before_the_shift_end(plan_client: Tes
     put_agent(plan_client, "ann", {"billing": 5})
     _roster(plan_client, ("ann", "00:10", "08:10", ""))  # 600 s left
     create_task(plan_client, "ZD-1", expected_handle_s=handle_s)
-    offered = _next(plan_client).status_code == 200 if path == "pull" else _tick(plan_client).offered == 1
+    offered = _next(plan_client).status_code == 200 if path == "pull" else dispatch_round(plan_client).offered == 1
     assert offered == (handle_s <= 600)
 
 
@@ -101,7 +90,7 @@ def test_without_a_published_roster_pull_is_unchanged(plan_client: TestClient) -
     assert empty.status_code == 204 and empty.headers[NO_OFFER] == "empty"
     task = create_task(plan_client, "ZD-1", expected_handle_s=8 * 3600)  # longer than any shift
     assert _next(plan_client).status_code == 200
-    why = _offered(plan_client, task["id"])["data"]
+    why = offered_event(plan_client, task["id"])["data"]
     assert set(why) == {"path", "skill", "due_ms", "primary", "proficiency", "rule"} and why["rule"] == PULL_RULE
 
 
@@ -114,7 +103,7 @@ def test_agent_off_shift_pulls_as_without_a_roster(plan_client: TestClient) -> N
     assert _next(plan_client, "bob").headers[NO_OFFER] == "schedule"
     pulled = _next(plan_client, "ann")
     assert pulled.status_code == 200 and pulled.json()["task"]["id"] == task["id"]
-    why = _offered(plan_client, task["id"])["data"]
+    why = offered_event(plan_client, task["id"])["data"]
     assert "shift" not in why and "skipped" not in why and why["rule"] == PULL_RULE
 
 

@@ -72,21 +72,15 @@ def solve_named(problem: RosterProblem, candidates: Sequence[Candidate], groups:
                               integer=True, exact_breaks=True)
     mip, variables = _to_mathopt(model)
     hint = _hint(model, singles, start, variables)
-    left = time_limit_s - (perf_counter() - t0)
-    if left <= 0.2:
+    result = _highs(mip, time_limit_s - (perf_counter() - t0), hint)
+    if result is None:
         return MipOutcome(None, float("inf"), float("-inf"), False, perf_counter() - t0)
-    # MathOpt's HiGHS interface takes no thread count: HiGHS's MIP search is single-threaded anyway
-    params = mathopt.SolveParameters(time_limit=timedelta(seconds=left), relative_gap_tolerance=1e-6)
-    result = mathopt.solve(mip, mathopt.SolverType.HIGHS, params=params,
-                           model_params=mathopt.ModelSolveParameters(solution_hints=[hint]))
-    constant = model.constant  # the passed constant plus cells no shift can cover (not in the MPS)
-    bound = result.best_objective_bound() + constant if np.isfinite(result.best_objective_bound()) else float("-inf")
-    optimal = result.termination.reason == mathopt.TerminationReason.OPTIMAL
+    bound, optimal = _bound(result, model.constant), _optimal(result)
     if not result.has_primal_feasible_solution():
         return MipOutcome(None, float("inf"), bound, False, perf_counter() - t0)
     values = result.variable_values()
     placed = _placed(model, owner, candidates, {i: values[v] for i, v in enumerate(variables)})
-    return MipOutcome(placed, result.objective_value() + constant, bound, optimal, perf_counter() - t0)
+    return MipOutcome(placed, result.objective_value() + model.constant, bound, optimal, perf_counter() - t0)
 
 
 def solve_counts(problem: RosterProblem, candidates: Sequence[Candidate], groups: Sequence[Group],
@@ -101,16 +95,11 @@ def solve_counts(problem: RosterProblem, candidates: Sequence[Candidate], groups
     model = count_model.build(problem, candidates, groups, COUNT_RULES, required, constant, solver_name=BUILDER,
                               integer=True, exact_breaks=True)
     mip, _ = _to_mathopt(model)
-    left = time_limit_s - (perf_counter() - t0)
-    if left <= 0.2:
+    result = _highs(mip, time_limit_s - (perf_counter() - t0))
+    if result is None:
         return MipOutcome(None, float("inf"), float("-inf"), False, perf_counter() - t0)
-    params = mathopt.SolveParameters(time_limit=timedelta(seconds=left), relative_gap_tolerance=1e-6)
-    result = mathopt.solve(mip, mathopt.SolverType.HIGHS, params=params)
-    bound = result.best_objective_bound() + model.constant if np.isfinite(result.best_objective_bound()) \
-        else float("-inf")
     objective = result.objective_value() + model.constant if result.has_primal_feasible_solution() else float("inf")
-    optimal = result.termination.reason == mathopt.TerminationReason.OPTIMAL
-    return MipOutcome(None, objective, bound, optimal, perf_counter() - t0)
+    return MipOutcome(None, objective, _bound(result, model.constant), _optimal(result), perf_counter() - t0)
 
 
 def solve_breaks(problem: RosterProblem, candidates: Sequence[Candidate], groups: Sequence[Group],
@@ -133,12 +122,8 @@ def solve_breaks(problem: RosterProblem, candidates: Sequence[Candidate], groups
     for key, var in model.n.items():
         var.SetBounds(counts.get(key, 0), counts.get(key, 0))
     mip, variables = _to_mathopt(model)
-    left = time_limit_s - (perf_counter() - t0)
-    if left <= 0.2:
-        return MipOutcome(None, float("inf"), float("-inf"), False, perf_counter() - t0)
-    params = mathopt.SolveParameters(time_limit=timedelta(seconds=left), relative_gap_tolerance=1e-6)
-    result = mathopt.solve(mip, mathopt.SolverType.HIGHS, params=params)
-    if not result.has_primal_feasible_solution():
+    result = _highs(mip, time_limit_s - (perf_counter() - t0))
+    if result is None or not result.has_primal_feasible_solution():
         return MipOutcome(None, float("inf"), float("-inf"), False, perf_counter() - t0)
     values = result.variable_values()
     starts = {key: [round(values[variables[v.index()]]) for v in vars_]
@@ -151,8 +136,29 @@ def solve_breaks(problem: RosterProblem, candidates: Sequence[Candidate], groups
         c = candidates[ci]
         plans = breaks.place(c, len(shifts), [starts.get((k, ci, b)) or None for b in range(len(c.breaks))])
         out.extend(Placed(pl.agent_id, pl.group, c, plan) for pl, plan in zip(shifts, plans, strict=True))
-    optimal = result.termination.reason == mathopt.TerminationReason.OPTIMAL
-    return MipOutcome(out, result.objective_value() + model.constant, float("-inf"), optimal, perf_counter() - t0)
+    return MipOutcome(out, result.objective_value() + model.constant, float("-inf"), _optimal(result),
+                      perf_counter() - t0)
+
+
+def _highs(mip: mathopt.Model, seconds: float,
+           hint: mathopt.SolutionHint | None = None) -> mathopt.SolveResult | None:
+    """HiGHS on ``mip`` for ``seconds`` (None when too little time is left to start), from ``hint``.
+    MathOpt's HiGHS interface takes no thread count: HiGHS's MIP search is single-threaded anyway."""
+    if seconds <= 0.2:
+        return None
+    params = mathopt.SolveParameters(time_limit=timedelta(seconds=seconds), relative_gap_tolerance=1e-6)
+    model_params = mathopt.ModelSolveParameters(solution_hints=[hint]) if hint is not None else None
+    return mathopt.solve(mip, mathopt.SolverType.HIGHS, params=params, model_params=model_params)
+
+
+def _bound(result: mathopt.SolveResult, constant: float) -> float:
+    """HiGHS's best bound plus the model's constant (cells no shift can cover are not in the MPS)."""
+    bound = result.best_objective_bound()
+    return bound + constant if np.isfinite(bound) else float("-inf")
+
+
+def _optimal(result: mathopt.SolveResult) -> bool:
+    return bool(result.termination.reason == mathopt.TerminationReason.OPTIMAL)
 
 
 def _to_mathopt(model: count_model.CountModel) -> tuple[mathopt.Model, list[mathopt.Variable]]:
@@ -189,11 +195,10 @@ def improve_named(problem: RosterProblem, candidates: Sequence[Candidate], group
             for v in vars_:
                 v.lower_bound = 0.0 if g in free else round(incumbent[v])
                 v.upper_bound = 1.0 if g in free else round(incumbent[v])
-        left = min(LNS_STEP_S, deadline - perf_counter())
-        params = mathopt.SolveParameters(time_limit=timedelta(seconds=max(left, 0.1)), relative_gap_tolerance=1e-6)
-        result = mathopt.solve(mip, mathopt.SolverType.HIGHS, params=params,
-                               model_params=mathopt.ModelSolveParameters(
-                                   solution_hints=[mathopt.SolutionHint(variable_values=incumbent)]))
+        result = _highs(mip, min(LNS_STEP_S, deadline - perf_counter()),
+                        mathopt.SolutionHint(variable_values=incumbent))
+        if result is None:
+            break
         steps += 1
         if not result.has_primal_feasible_solution():
             continue
