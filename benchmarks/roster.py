@@ -13,7 +13,7 @@ a day earlier (planning weeks from Sunday). ``--relaxation SECONDS`` also runs H
 model with exact breaks, a relaxation of the named roster tighter than the count LP: its best point and
 bound say how far any named roster can get. Run: ``.venv/bin/python -m benchmarks.roster
 [--sizes 100,300] [--seeds 3,7,11] [--methods decomposition,previous] [--sunday] [--relaxation 0]
-[--workers 2]``.
+[--days-off-pair-weight W] [--workers 2]``.
 
 Requirements come from the generator's truth with Erlang C (80% in 20 s) and 30% shrinkage, so the
 benchmark does not depend on the staffing module. Demand is scaled with the number of agents.
@@ -192,6 +192,8 @@ def main() -> None:
                         help="comma-separated: decomposition, previous, mip, lns, patterns")
     parser.add_argument("--sunday", action="store_true", help="plan the Sunday-Saturday week instead")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--days-off-pair-weight", type=float, default=None,
+                        help="penalty per agent-week without two days off in a row (default: the solver's)")
     parser.add_argument("--skip-pyworkforce", action="store_true")
     parser.add_argument("--relaxation", type=float, default=0.0, metavar="SECONDS",
                         help="also run HiGHS this long on the integer count model with exact breaks (a relaxation "
@@ -207,6 +209,8 @@ def main() -> None:
         rows: dict[str, list[dict[str, float]]] = {m: [] for m in methods}
         for seed in seeds:
             problem, _ = instance(size, seed=seed, sunday=args.sunday)
+            if args.days_off_pair_weight is not None:
+                problem = replace(problem, weights=replace(problem.weights, days_off_pair=args.days_off_pair_weight))
             t_first, first_objective, first_bound = first_roster(problem, args.workers, seed)
             runs = {m: run_ours(problem, limit, args.workers, seed, m) for m in methods}
             best = max([first_bound] + [r["bound"] for r in runs.values()])

@@ -10,12 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis.asyncio
 from fastapi.testclient import TestClient
 
 from api.live.dispatch import Dispatcher
 from api.service.app import create_app
 from api.service.settings import Settings
 from api.store.embedded_redis import EmbeddedRedis
+from api.store.notifier import Notifier
 from api.store.queue import LiveQueue
 
 BOOT = "boot-supervisor-key"
@@ -98,3 +100,23 @@ def test_dispatch_loop_backs_off_while_redis_is_down_and_resumes(server: Embedde
         asyncio.run(scenario())
     assert len(outage_lines(caplog)) == 1, outage_lines(caplog)
     assert not any(r.exc_info for r in caplog.records), "a traceback was logged"
+
+
+def test_shutdown_is_bounded_when_closing_a_redis_connection_stalls(server: EmbeddedRedis,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # redis-py's aclose can wait forever on wait_closed (redis/redis-py#3941); it hung this service's
+    # shutdown after a Redis restart. Here every close stalls that way: stopping must still finish.
+    async def stalls(*_args: object, **_kwargs: object) -> None:
+        await asyncio.Event().wait()
+
+    async def scenario() -> None:
+        queue = LiveQueue.from_url(server.url)
+        notifier = Notifier.for_queue(queue)
+        await notifier.start()
+        await asyncio.wait_for(notifier.subscribed.wait(), timeout=10)
+        monkeypatch.setattr(redis.asyncio.client.PubSub, "aclose", stalls)
+        monkeypatch.setattr(redis.asyncio.Redis, "aclose", stalls)
+        await asyncio.wait_for(notifier.stop(), timeout=10)  # without the bound: TimeoutError here
+        await asyncio.wait_for(queue.close(), timeout=10)
+
+    asyncio.run(scenario())

@@ -16,7 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
-from api.store.outage import STORE_DOWN_ERRORS, StoreStatus, TooBusy
+from api.store.outage import STORE_DOWN_ERRORS, StoreStatus, TooBusy, close_within
 from api.store.queue import LiveQueue
 
 log = logging.getLogger("dispatchwise.store")
@@ -89,7 +89,7 @@ class Notifier:
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await self._task  # bounded: the listener's only await on the way out is close_within
             self._task = None
 
     @contextlib.asynccontextmanager
@@ -155,7 +155,6 @@ class Notifier:
                 self.subscribed.clear()
                 log.exception("notifier subscription failed; resubscribing")
             finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                await close_within(pubsub.aclose())
             await asyncio.sleep(delay)
             delay = min(delay * 2, RESUBSCRIBE_MAX_S)

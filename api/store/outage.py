@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import Awaitable
 
 import redis.exceptions
 
@@ -22,6 +24,20 @@ STORE_DOWN_ERRORS: tuple[type[Exception], ...] = (
 the request was wrong. BusyLoadingError, OutOfMemoryError and ReadOnlyError are ResponseErrors in redis-py."""
 
 RETRY_AFTER_S = 2
+CLOSE_WITHIN_S = 2.0
+"""Closing a Redis client or subscription gives up after this long: redis-py's ``aclose`` can wait forever
+on a dead socket (``wait_closed``, redis/redis-py#3941), which hung shutdown after a Redis restart."""
+
+
+async def close_within(closing: Awaitable[object], seconds: float = CLOSE_WITHIN_S) -> None:
+    """Await ``closing`` (a Redis client's or subscription's ``aclose()``) for at most ``seconds``; a close
+    that fails or stalls is left behind (the socket is gone or going either way)."""
+    try:
+        await asyncio.wait_for(closing, timeout=seconds)
+    except TimeoutError:
+        log.warning("closing a Redis connection took longer than %.0f s; left behind", seconds)
+    except Exception as exc:  # a failing close of a dead connection is not news
+        log.debug("closing a Redis connection failed: %r", exc)
 
 
 class StoreUnavailable(DispatchwiseError):

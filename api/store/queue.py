@@ -21,6 +21,7 @@ from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 
 from api.store.keys import Keys
+from api.store.outage import close_within
 from api.store.records import agent_from_hash, handle_s_from_hash
 from dispatcher.domain import DEFAULT_HANDLE_S, Quadrant, SlaPolicy
 from dispatcher.errors import Conflict, DispatchwiseError, Forbidden, InvalidInput, NotFound
@@ -244,7 +245,7 @@ class LiveQueue:
         return now_ms_from(self.clock)
 
     async def close(self) -> None:
-        await self.redis.aclose(close_connection_pool=True)
+        await close_within(self.redis.aclose(close_connection_pool=True))
 
     async def _run(self, name: str, *args: Any) -> list[Any]:
         reply: list[Any] = await self._scripts[name](args=[self.now_ms(), *args])
