@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from api.live.adherence import raise_adherence_alerts
+from api.live.floor import MIN_TICK_S, Floor
 from api.store.plan import PlanStore
 from dispatcher.adherence import adherence, live_status, scheduled_state
 from dispatcher.domain import Interval, Shift
@@ -102,3 +103,29 @@ def test_no_roster_no_adherence_and_no_alerts(plan_client: TestClient, clock: Cl
     assert plan_client.get("/v1/adherence", headers=sup()).json() == []
     set_clock(clock, at("09:00"))
     assert _raise(plan_client, clock) == 0
+
+
+def test_floor_rhythm_runs_on_the_service_clock_so_a_fast_replay_still_alerts(
+        plan_client: TestClient, clock: Clock) -> None:
+    """A replay's clock runs 300x: its 15-min late spell lasts 3 wall seconds. The floor's 5-s rhythm is
+    on the service's clock, so a tick 5 simulated minutes on (a few wall ms later) raises the alert."""
+    put_agent(plan_client, "ann", {"billing": 3}, status="offline", supervisor="sue")  # offline since 08:00
+    assert publish(plan_client, "roster", roster_csv(("ann", "07:00", "15:00", ""))).status_code == 200
+    floor = Floor(plan_client.app.state.queue, clock_speed=300.0)  # type: ignore[attr-defined]
+    portal = plan_client.portal
+    assert portal is not None
+
+    def tick(moment: datetime) -> int:
+        return int(portal.call(lambda: floor.tick(moment)))
+
+    assert tick(at("08:00")) == 0
+    assert tick(at("08:05")) == 1 and [a["agent_id"] for a in _alerts(plan_client)] == ["ann"]
+    # within the 5-s rhythm of the service clock nothing is checked again; past it, the spell is not repeated
+    assert floor._last_adherence == at("08:05")
+    tick(at("08:05") + timedelta(seconds=4))
+    assert floor._last_adherence == at("08:05")
+    tick(at("08:05") + timedelta(seconds=5))
+    assert floor._last_adherence == at("08:05") + timedelta(seconds=5)
+    assert len(_alerts(plan_client)) == 1
+    # and the loop wakes often enough that 5 simulated seconds are never more than a second of wall time
+    assert floor.tick_every_s == MIN_TICK_S and Floor(plan_client.app.state.queue).tick_every_s == 1.0  # type: ignore[attr-defined]

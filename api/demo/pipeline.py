@@ -158,10 +158,12 @@ def sim_clock_for(window_start: datetime, speed: float, lead_wall_s: float) -> t
     return window_start - timedelta(seconds=lead_wall_s * speed), anchor, anchor + lead_wall_s
 
 
-def late_agent_of(shifts: tuple[Shift, ...], after: datetime) -> str | None:
-    """The first agent (by id) whose first break starts after ``after`` and ends before its shift does."""
+def late_agent_of(shifts: tuple[Shift, ...], after: datetime, late_by_s: float) -> str | None:
+    """The first agent (by id) whose first break starts after ``after`` and ends at least ``late_by_s``
+    before its shift does, so the whole late return falls inside the shift."""
+    late_by = timedelta(seconds=late_by_s)
     return next((s.agent_id for s in sorted(shifts, key=lambda s: s.agent_id)
-                 if s.breaks and s.breaks[0].start > after and s.breaks[0].end < s.end), None)
+                 if s.breaks and s.breaks[0].start > after and s.breaks[0].end + late_by <= s.end), None)
 
 
 def run_replay(
@@ -189,7 +191,7 @@ def run_replay(
         published_roster = roster_path.with_name("roster_published.csv")
         write_roster(published_roster, day_roster)
         plan_files = [("forecast", forecast_path), ("roster", published_roster)]
-        late = late_agent_of(day_shifts, start)
+        late = late_agent_of(day_shifts, start, LATE_FROM_BREAK_S)
     replay = Replay(base_url, key, speed=speed, day_start=start, day_start_unix=day_start_unix,
                     plan_files=plan_files, late_agent=late, late_by_s=LATE_FROM_BREAK_S)
     on_shift = {s.agent_id for s in day_shifts}

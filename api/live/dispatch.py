@@ -250,7 +250,7 @@ class Dispatcher:
             with contextlib.suppress(*STORE_DOWN_ERRORS):
                 await self.queue.release_lease(self.owner)
 
-    async def run_floor(self, stop: asyncio.Event, every_s: float = 1.0) -> None:
+    async def run_floor(self, stop: asyncio.Event) -> None:
         """The floor's alerts and adherence samples (throttled inside :class:`Floor`), off the offer path."""
         while not stop.is_set():
             try:
@@ -262,4 +262,4 @@ class Dispatcher:
             except Exception:
                 log.exception("floor tick failed")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=every_s)
+                await asyncio.wait_for(stop.wait(), timeout=self.floor.tick_every_s)

@@ -4,7 +4,6 @@ and break guard works live), the shift term in offer explanations, and the adher
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -26,6 +25,9 @@ GUARD_NOTE = "expected handling %.0f s fits in %.0f s before the next break or s
 script (pull.lua) formats the same text."""
 
 
+MIN_TICK_S = 0.2
+"""The floor ticks at most this often (wall seconds), however fast a replay's clock runs."""
+
 def shift_term(shift: Shift, now: datetime, handle_s: float | None = None) -> dict[str, Any]:
     """What an offer's explanation says about the agent's published shift."""
     upcoming = shift.next_interruption(now)
@@ -45,14 +47,22 @@ class Floor:
 
     def __init__(self, queue: LiveQueue, *, timezone: str = "UTC", adherence_threshold_s: float = 300.0,
                  targets: Targets | None = None, adherence_every_s: float = 5.0,
-                 staffing_every_s: float = 60.0) -> None:
+                 staffing_every_s: float = 60.0, clock_speed: float = 1.0) -> None:
         self.queue = queue
         self.plan = PlanStore(queue, timezone=timezone)
         self.adherence_threshold_s = adherence_threshold_s
         self.targets = targets or Targets()
         self.adherence_every_s = adherence_every_s
         self.staffing_every_s = staffing_every_s
-        self._last_adherence = self._last_staffing = float("-inf")
+        self.clock_speed = clock_speed
+        self._last_adherence: datetime | None = None
+        self._last_staffing: datetime | None = None
+
+    @property
+    def tick_every_s(self) -> float:
+        """Wall seconds between ticks: the adherence rhythm on the service's clock (a replay's clock runs
+        ``clock_speed`` times as fast), at most 1 s and at least 0.2 s apart."""
+        return min(1.0, max(MIN_TICK_S, self.adherence_every_s / self.clock_speed))
 
     async def agent_states(self, rows: Sequence[Mapping[str, str]], now: datetime) -> tuple[list[AgentState],
                                                                                               dict[str, Shift]]:
@@ -68,19 +78,24 @@ class Floor:
 
     async def tick(self, now: datetime) -> int:
         """Raise the adherence and staffing alerts that are due and sample adherence time (for the
-        scorecard); returns how many alerts were raised."""
-        clock = time.monotonic()
+        scorecard); returns how many alerts were raised. The rhythms run on the service's clock, as the
+        adherence threshold does, so a replay at 300x alerts on the same simulated minutes as real time."""
         raised = 0
         try:  # a bad plan never stops dispatch: it is logged and retried on the next rhythm
-            if clock - self._last_adherence >= self.adherence_every_s:
-                self._last_adherence = clock
+            if _due(self._last_adherence, now, self.adherence_every_s):
+                self._last_adherence = now
                 board = await adherence_board(self.queue, self.plan, now)
                 raised += await raise_adherence_alerts(self.queue, self.plan, now,
                                                        threshold_s=self.adherence_threshold_s, board=board)
                 await record_adherence_time(self.queue, self.plan, now, board=board)
-            if clock - self._last_staffing >= self.staffing_every_s:
-                self._last_staffing = clock
+            if _due(self._last_staffing, now, self.staffing_every_s):
+                self._last_staffing = now
                 raised += await raise_staffing_alerts(self.queue, self.plan, now, self.targets)
         except DispatchwiseError as exc:
             log.warning("floor alerts skipped: %s", exc)
         return raised
+
+
+def _due(last: datetime | None, now: datetime, every_s: float) -> bool:
+    """Due on the first tick, every ``every_s`` of service time after, and at once if the clock went back."""
+    return last is None or not 0 <= (now - last).total_seconds() < every_s

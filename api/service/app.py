@@ -88,7 +88,8 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
             loop_task = None
             if run_dispatch:
                 floor = Floor(queue, timezone=settings.timezone, adherence_threshold_s=settings.adherence_threshold_s,
-                              targets=Targets(settings.service_level_target, settings.answer_within_s))
+                              targets=Targets(settings.service_level_target, settings.answer_within_s),
+                              clock_speed=settings.sim_clock_speed)
                 loop_task = asyncio.create_task(run_background_loops(
                     queue, stop, dispatch_interval_s=settings.dispatch_interval_s,
                     webhook_timeout_s=settings.webhook_timeout_s, floor=floor))
