@@ -120,6 +120,9 @@ def test_floor_rhythm_runs_on_the_service_clock_so_a_fast_replay_still_alerts(
 
     assert tick(at("08:00")) == 0
     assert tick(at("08:05")) == 1 and [a["agent_id"] for a in _alerts(plan_client)] == ["ann"]
+    # the 300 s between the two samples are one tick gap of the fast clock, credited whole (not capped at 60 s)
+    credited = portal.call(lambda: floor.plan.adherence_time(None, None))
+    assert credited["ann"] == (300.0, 0.0)
     # within the 5-s rhythm of the service clock nothing is checked again; past it, the spell is not repeated
     assert floor._last_adherence == at("08:05")
     tick(at("08:05") + timedelta(seconds=4))

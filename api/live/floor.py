@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from api.live.adherence import adherence_board, raise_adherence_alerts, record_adherence_time
+from api.live.adherence import MAX_SAMPLE_GAP_S, adherence_board, raise_adherence_alerts, record_adherence_time
 from api.live.intraday import Targets, raise_staffing_alerts
 from api.store.plan import PlanStore
 from api.store.queue import LiveQueue
@@ -27,6 +27,7 @@ script (pull.lua) formats the same text."""
 
 MIN_TICK_S = 0.2
 """The floor ticks at most this often (wall seconds), however fast a replay's clock runs."""
+
 
 def shift_term(shift: Shift, now: datetime, handle_s: float | None = None) -> dict[str, Any]:
     """What an offer's explanation says about the agent's published shift."""
@@ -64,6 +65,12 @@ class Floor:
         ``clock_speed`` times as fast), at most 1 s and at least 0.2 s apart."""
         return min(1.0, max(MIN_TICK_S, self.adherence_every_s / self.clock_speed))
 
+    @property
+    def max_sample_gap_s(self) -> float:
+        """Adherence samples further apart than this (service seconds) mean the service stopped: 60 s, or
+        five ticks of a fast replay's clock, so a 300x replay is credited the time it actually ran."""
+        return max(MAX_SAMPLE_GAP_S, 5 * self.tick_every_s * self.clock_speed)
+
     async def agent_states(self, rows: Sequence[Mapping[str, str]], now: datetime) -> tuple[list[AgentState],
                                                                                               dict[str, Shift]]:
         """AgentStates of the free agents, each with its published shift (none without a roster)."""
@@ -87,7 +94,7 @@ class Floor:
                 board = await adherence_board(self.queue, self.plan, now)
                 raised += await raise_adherence_alerts(self.queue, self.plan, now,
                                                        threshold_s=self.adherence_threshold_s, board=board)
-                await record_adherence_time(self.queue, self.plan, now, board=board)
+                await record_adherence_time(self.queue, self.plan, now, self.max_sample_gap_s, board=board)
             if _due(self._last_staffing, now, self.staffing_every_s):
                 self._last_staffing = now
                 raised += await raise_staffing_alerts(self.queue, self.plan, now, self.targets)
