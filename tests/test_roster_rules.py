@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from dispatcher.domain import Agent, BreakRule, Contract, Roster, ShiftTemplate
+from dispatcher.domain import Agent, BreakRule, Contract, Roster, Shift, ShiftTemplate
 from dispatcher.roster.problem import Availability, Preference, Requirements, RosterProblem, Weights
 from dispatcher.roster.result import RosterResult
 from dispatcher.roster.solve import solve_roster
@@ -236,3 +236,31 @@ def test_local_search_moves_a_shift_to_give_two_consecutive_days_off() -> None:
     worked = {pl.candidate.day_index for pl in placed}
     assert len(worked) == 2
     assert any(d not in worked and d + 1 not in worked for d in range(3))
+
+
+def test_local_search_swaps_shifts_so_both_agents_get_two_consecutive_days_off() -> None:
+    from time import perf_counter
+
+    from dispatcher.roster.grid import build_candidates, build_groups
+    from dispatcher.roster.improve import Placed, improve
+    from dispatcher.roster.rules.breaks import best_offsets
+
+    # Sunday closed. "five" works Mon Tue Thu Fri Sat (off Wed: no pair); "four" works Mon Tue Wed Fri
+    # (off Thu and Sat: its pair is Sat-Sun). No single shift can move without losing coverage or hours;
+    # swapping five's Saturday for four's Wednesday gives five Sat-Sun and four Wed-Thu, coverage unchanged.
+    need = {0: 2, 1: 2, 2: 1, 3: 1, 4: 2, 5: 1}
+    req = requirements([("billing", d, "09:00", "17:00", n) for d, n in need.items()], days=7)
+    p = problem(req, [agent("five", max_days_week=5, min_hours_week=40, max_hours_week=40),
+                      agent("four", max_days_week=4, min_hours_week=32, max_hours_week=32)],
+                [template("day", "09:00", 8)])
+    candidates = build_candidates(p)
+    groups = build_groups(p, candidates)
+    group_of = {a.id: g.index for g in groups for a in g.agents}
+    start = {"five": (0, 1, 3, 4, 5), "four": (0, 1, 2, 4)}
+    placed = [Placed(a, group_of[a], c, [], ["billing"] * 32) for a, days in start.items()
+              for c in candidates if c.day_index in days]
+    improve(placed, candidates, groups, req.required, p, deadline=perf_counter() + 5, place_breaks=best_offsets)
+    worked = {a: sorted(pl.candidate.day_index for pl in placed if pl.agent_id == a) for a in start}
+    assert worked == {"five": [0, 1, 2, 3, 4], "four": [0, 1, 4, 5]}
+    shifts = [Shift(pl.agent_id, pl.candidate.start, pl.candidate.end, ()) for pl in placed]
+    assert validate_roster(Roster(MONDAY, tuple(shifts)), p) == []
