@@ -404,10 +404,10 @@ class LocalSearch:
         (A four-day agent off on the Saturday beside a closed Sunday can take a five-day agent's Saturday
         and pair mid-week instead, which frees that Saturday for the five-day agent's pair.)"""
         terms, shifts = self.terms, self.shifts
-        days = {a: shifts.days(a) for a in shifts.mine}
-        unpaired_now = terms.unpaired(agent_id, days[agent_id])
+        unpaired_now = terms.unpaired(agent_id, shifts.days(agent_id))
         if unpaired_now <= 0:
             return False
+        days = {a: shifts.days(a) for a in shifts.mine}
         allowed_a = self.allowed[shifts.group_of[agent_id].index]
         for pa in list(shifts.mine[agent_id]):
             x = pa.candidate.day_index
